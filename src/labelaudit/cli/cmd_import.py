@@ -1,0 +1,127 @@
+"""``labelaudit import PROJECT``: re-import the image root (new, moved, changed, removed files)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.progress_bind import make_progress
+from labelaudit.core.dataset.importer import ImportReport
+from labelaudit.core.dataset.problems import REASONS
+from labelaudit.core.project import Project
+
+MAX_LISTED = 10
+
+
+def add_import_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        metavar="FILE.csv",
+        help="import the images listed in a CSV with columns path,label[,split] (paths relative to "
+        "the image root) instead of a folder-per-class tree",
+    )
+    parser.add_argument(
+        "--classes",
+        metavar="A,B,...",
+        help="the allowed class names; any other label is reported as unknown_label",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit non-zero on any problem")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="decoding processes (default: all cores)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="larger images are refused as possible decompression bombs (default: 89,478,485)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the import report as JSON")
+
+
+def run_import(project: Project, args: argparse.Namespace, *, rehash: bool = False) -> int:
+    allowed = {c.strip() for c in args.classes.split(",") if c.strip()} if args.classes else None
+    discovery = project.discover(manifest=args.manifest, classes_allowed=allowed)
+    report = project.import_images(
+        discovery=discovery,
+        manifest=args.manifest,
+        rehash=rehash,
+        workers=args.workers,
+        max_pixels=args.max_pixels,
+        progress=make_progress(),
+    )
+    if args.json:
+        print_json({**report.as_dict(), "problem_paths": [p.describe() for p in report.problems]})
+    else:
+        print_report(report)
+    return 1 if args.strict and report.problems else 0
+
+
+def print_report(report: ImportReport) -> None:
+    parts = [f"{report.new} new"]
+    for label, n in (
+        ("updated", report.updated),
+        ("moved", report.moved),
+        ("changed (votes marked stale, back to review)", report.changed),
+        ("given label changed", report.relabelled),
+        ("unchanged", report.unchanged),
+        ("missing from disk", report.missing),
+        ("back on disk", report.restored),
+    ):
+        if n:
+            parts.append(f"{n} {label}")
+    print(
+        f"imported {report.total} files: {', '.join(parts)} "
+        f"({report.decoded} decoded in {report.seconds:.1f} s, {report.rate:,.0f} images/s)"
+    )
+    if report.duplicate_groups:
+        dups, groups = report.duplicate_images, report.duplicate_groups
+        print(f"exact duplicates: {dups} images in {groups} groups")
+    if report.skipped_non_images:
+        print(f"skipped {report.skipped_non_images} files without an image extension")
+    if report.problems:
+        print(f"{len(report.problems)} problems (kept out of scans and exports):")
+        by_reason: dict[str, list[str]] = {}
+        for p in report.problems:
+            by_reason.setdefault(p.reason, []).append(
+                p.path + (f" ({p.detail})" if p.detail else "")
+            )
+        for reason, paths in sorted(by_reason.items()):
+            print(f"  {reason}: {len(paths)} - {REASONS.get(reason, reason)}")
+            for path in paths[:MAX_LISTED]:
+                print(f"    {path}")
+            if len(paths) > MAX_LISTED:
+                print(
+                    f"    ... and {len(paths) - MAX_LISTED} more (labelaudit info --json lists all)"
+                )
+    sys.stdout.flush()
+
+
+def _run(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        return run_import(project, args, rehash=args.rehash)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "import",
+        help="re-import the images of an existing project",
+        description="Re-import the image root: add new files, notice moved, changed and removed "
+        "ones. Votes are never lost: a moved file keeps them, a changed file keeps them marked "
+        "stale and goes back to review, a removed file is marked missing.",
+    )
+    add_project_args(parser)
+    add_import_options(parser)
+    parser.add_argument(
+        "--rehash",
+        action="store_true",
+        help="read every file again, even if its size and time match",
+    )
+    parser.set_defaults(func=_run)

@@ -1,0 +1,40 @@
+"""``labelaudit init PROJECT --images ROOT``: create a project and import its images."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from labelaudit.cli.cmd_import import add_import_options, run_import
+from labelaudit.cli.common import add_project_args
+from labelaudit.core.errors import InputError
+from labelaudit.core.project import Project
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.manifest is not None and not args.manifest.is_file():
+        raise InputError(f"manifest not found: {args.manifest}")
+    project = Project.create(args.project, args.images, db_url=args.db)
+    try:
+        code = run_import(project, args)
+    except BaseException:
+        project.discard_new()
+        raise
+    project.close()
+    print(f"created project {project.folder} for images in {project.image_root}")
+    return code
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "init",
+        help="create a project and import a dataset",
+        description="Create a project folder and import a folder-per-class image tree (or a CSV "
+        "manifest). Source images are never modified, moved or deleted.",
+    )
+    add_project_args(parser)
+    parser.add_argument(
+        "--images", type=Path, required=True, metavar="ROOT", help="the dataset's image root"
+    )
+    add_import_options(parser)
+    parser.set_defaults(func=_run)

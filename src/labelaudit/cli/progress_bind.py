@@ -1,0 +1,108 @@
+"""The core's progress interface bound to a terminal (tqdm) or to JSON lines (for the app)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from labelaudit.core.progress import CancelToken, NullProgress, Progress, StepState
+
+
+class TqdmProgress(Progress):
+    """A tqdm bar per step, on stderr, only when stderr is a terminal."""
+
+    def __init__(self, cancel: CancelToken | None = None) -> None:
+        super().__init__(cancel)
+        self._bar: Any = None
+
+    def _emit_start(self, state: StepState) -> None:
+        from tqdm import tqdm
+
+        self._close()
+        self._bar = tqdm(
+            total=state.total,
+            desc=state.name,
+            unit=state.unit,
+            leave=False,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
+
+    def _emit_update(self, state: StepState) -> None:
+        if self._bar is None:
+            return
+        self._bar.n = state.done
+        if state.info:
+            self._bar.set_postfix({k: _fmt(v) for k, v in state.info.items()}, refresh=False)
+        self._bar.refresh()
+
+    def _emit_end(self, state: StepState) -> None:
+        self._close()
+
+    def _emit_message(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class MessageOnlyProgress(NullProgress):
+    """No bars (output is not a terminal), but one-line notes still reach stderr."""
+
+    def _emit_message(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+
+class JsonLinesProgress(Progress):
+    """One JSON object per line on stdout: ``{"event": "update", "step": ..., "done": ...}``."""
+
+    def __init__(self, cancel: CancelToken | None = None, stream: TextIO | None = None) -> None:
+        super().__init__(cancel)
+        self._stream = stream or sys.stdout
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        obj["time"] = round(time.time(), 3)
+        self._stream.write(json.dumps(obj, default=str) + "\n")
+        self._stream.flush()
+
+    def _emit_start(self, state: StepState) -> None:
+        self._write({"event": "start", "step": state.name, "total": state.total})
+
+    def _emit_update(self, state: StepState) -> None:
+        eta = state.eta_s
+        self._write(
+            {
+                "event": "update",
+                "step": state.name,
+                "done": state.done,
+                "total": state.total,
+                "rate": round(state.rate, 2),
+                "eta_s": None if eta is None else round(eta, 1),
+                **state.info,
+            }
+        )
+
+    def _emit_end(self, state: StepState) -> None:
+        self._write({"event": "end", "step": state.name, "done": state.done})
+
+    def _emit_message(self, text: str) -> None:
+        self._write({"event": "message", "text": text})
+
+
+def _fmt(value: Any) -> Any:
+    return f"{value:.3g}" if isinstance(value, float) else value
+
+
+def make_progress(*, json_lines: bool = False, quiet: bool = False) -> Progress:
+    if json_lines:
+        return JsonLinesProgress()
+    if quiet or not sys.stderr.isatty():
+        return MessageOnlyProgress()
+    return TqdmProgress()

@@ -1,0 +1,1 @@
+"""Thin typed wrappers over cleanlab: label issues, scores, noise matrix, dataset health."""

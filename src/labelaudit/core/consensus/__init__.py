@@ -1,0 +1,1 @@
+"""Votes, consensus (majority, CROWDLAB, Dawid-Skene), agreement statistics, lead decisions."""

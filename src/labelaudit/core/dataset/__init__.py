@@ -1,0 +1,1 @@
+"""Import of image datasets: folder-per-class trees and CSV manifests, validation, duplicates."""

@@ -1,0 +1,175 @@
+"""Find the images of a dataset and their given labels, before any file is read.
+
+Two sources: a folder-per-class tree (torchvision's ImageFolder layout; the label is the top-level
+folder, nested folders inside a class are allowed) and a CSV manifest with ``path,label[,split]``.
+Each yields candidates (path relative to the root, label, split) plus problems that need no decode.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labelaudit.core.dataset.problems import Problem
+from labelaudit.core.errors import InputError
+from labelaudit.core.paths import (
+    disk_path,
+    has_image_extension,
+    is_hidden,
+    nfc,
+    normalize_relpath,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: str  # relative, POSIX, NFC
+    label: str | None
+    split: str | None = None
+    disk: str | None = None  # the name on disk when it is not NFC
+
+
+@dataclass
+class Discovery:
+    candidates: list[Candidate] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped_non_images: int = 0
+    labels: set[str] = field(default_factory=set)
+
+
+def _valid_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _display(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Yield (relative path, entry) for files under root; symlinked folders are not followed."""
+    try:
+        entries = sorted(os.scandir(root / rel if rel else root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if is_hidden(entry.name):
+            continue
+        child = f"{rel}/{entry.name}" if rel else entry.name
+        if entry.is_dir(follow_symlinks=False):
+            yield from _walk(root, child)
+        else:
+            yield child, entry
+
+
+def _symlink_escapes(entry: os.DirEntry[str], root_resolved: Path) -> bool:
+    if not entry.is_symlink():
+        return False
+    target = Path(entry.path).resolve()
+    return root_resolved not in target.parents
+
+
+def discover_folder(root: Path, *, allowed_labels: set[str] | None = None) -> Discovery:
+    """Candidates of a folder-per-class tree under ``root``."""
+    found = Discovery()
+    root_resolved = root.resolve()
+    seen: dict[str, str] = {}
+    for raw_rel, entry in _walk(root):
+        if not _valid_utf8(raw_rel):
+            found.problems.append(Problem(_display(raw_rel), "bad_filename"))
+            continue
+        if entry.is_dir():  # a symlink to a folder
+            if _symlink_escapes(entry, root_resolved):
+                found.problems.append(Problem(nfc(raw_rel), "symlink_outside_root"))
+            continue
+        if not has_image_extension(entry.name):
+            found.skipped_non_images += 1
+            continue
+        rel = nfc(raw_rel)
+        if _symlink_escapes(entry, root_resolved):
+            found.problems.append(Problem(rel, "symlink_outside_root"))
+            continue
+        if rel in seen:
+            found.problems.append(Problem(rel, "name_clash", f"also {seen[rel]!r} on disk"))
+            continue
+        seen[rel] = raw_rel
+        disk = raw_rel if raw_rel != rel else None
+        if "/" not in rel:
+            found.problems.append(Problem(rel, "no_label"))
+            continue
+        label = rel.split("/", 1)[0]
+        if allowed_labels is not None and label not in allowed_labels:
+            found.candidates.append(Candidate(rel, None, disk=disk))
+            found.problems.append(Problem(rel, "unknown_label", label))
+            continue
+        found.labels.add(label)
+        found.candidates.append(Candidate(rel, label, disk=disk))
+    return found
+
+
+def read_manifest(
+    manifest: Path, root: Path, *, allowed_labels: set[str] | None = None
+) -> Discovery:
+    """Candidates listed by a CSV manifest (``path,label`` and optional ``split``)."""
+    found = Discovery()
+    root_resolved = root.resolve()
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read the manifest {manifest}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"the manifest {manifest} is not UTF-8 text") from None
+    with io.StringIO(text, newline="") as fh:
+        try:
+            reader = csv.DictReader(fh)
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            missing = {"path", "label"} - set(header)
+            if missing:
+                raise InputError(
+                    f"the manifest {manifest} needs the columns path,label (missing: "
+                    f"{', '.join(sorted(missing))}; found: {', '.join(header) or 'nothing'})"
+                )
+            reader.fieldnames = header
+            rows = list(reader)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"the manifest {manifest} is not a readable CSV file: {exc}") from None
+    seen: set[str] = set()
+    for row in rows:
+        raw_path = (row.get("path") or "").strip()
+        label = nfc((row.get("label") or "").strip())
+        split = (row.get("split") or "").strip() or None
+        try:
+            rel = normalize_relpath(raw_path)
+        except InputError:
+            found.problems.append(Problem(raw_path or "<empty>", "path_escapes_root"))
+            continue
+        if rel in seen:
+            found.problems.append(Problem(rel, "duplicate_path"))
+            continue
+        seen.add(rel)
+        full = disk_path(root, rel)
+        disk = full.relative_to(root).as_posix() if full != root / rel else None
+        if full.is_symlink() and root_resolved not in full.resolve().parents:
+            found.problems.append(Problem(rel, "symlink_outside_root"))
+            continue
+        if not full.is_file():
+            found.problems.append(Problem(rel, "missing_file"))
+            continue
+        if not label:
+            found.candidates.append(Candidate(rel, None, split, disk))
+            found.problems.append(Problem(rel, "empty_label"))
+            continue
+        if allowed_labels is not None and label not in allowed_labels:
+            found.candidates.append(Candidate(rel, None, split, disk))
+            found.problems.append(Problem(rel, "unknown_label", label))
+            continue
+        found.labels.add(label)
+        found.candidates.append(Candidate(rel, label, split, disk))
+    return found

@@ -1,0 +1,1 @@
+"""Export of cleaned, rebalanced splits with provenance."""

@@ -1,0 +1,90 @@
+"""What ``labelaudit info`` shows: images per class, problems by reason, scans, votes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from labelaudit.core.dataset.importer import duplicate_counts
+from labelaudit.core.dataset.problems import REASONS
+from labelaudit.core.store.engine import Store, public_url
+from labelaudit.core.store.schema import (
+    annotators,
+    classes,
+    images,
+    import_problems,
+    imports,
+    scans,
+    votes,
+)
+
+
+def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any]:
+    """A JSON-ready description of the project's contents."""
+    with store.read() as conn:
+        per_class: dict[str, dict[str, int]] = {}
+        rows = conn.execute(
+            sa.select(classes.c.name, images.c.status, sa.func.count())
+            .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
+            .group_by(classes.c.name, images.c.status)
+        )
+        totals: dict[str, int] = {"ok": 0, "broken": 0, "missing": 0}
+        for name, status, count in rows:
+            key = name if name is not None else "(no label)"
+            per_class.setdefault(key, {"ok": 0, "broken": 0, "missing": 0})[status] = count
+            totals[status] = totals.get(status, 0) + count
+        for name in conn.execute(sa.select(classes.c.name)).scalars():
+            per_class.setdefault(name, {"ok": 0, "broken": 0, "missing": 0})
+        last_import = conn.execute(
+            sa.select(imports.c.id, imports.c.stats)
+            .where(imports.c.finished_at.isnot(None))
+            .order_by(imports.c.id.desc())
+            .limit(1)
+        ).first()
+        problems: dict[str, dict[str, Any]] = {}
+        if last_import is not None:
+            for path, reason, detail in conn.execute(
+                sa.select(
+                    import_problems.c.path, import_problems.c.reason, import_problems.c.detail
+                )
+                .where(import_problems.c.import_id == last_import.id)
+                .order_by(import_problems.c.reason, import_problems.c.path)
+            ):
+                entry = problems.setdefault(
+                    reason, {"description": REASONS.get(reason, reason), "count": 0, "paths": []}
+                )
+                entry["count"] += 1
+                if max_paths is None or len(entry["paths"]) < max_paths:
+                    entry["paths"].append(path if detail is None else f"{path} ({detail})")
+        scan_rows = [
+            {
+                "id": r.id,
+                "status": r.status,
+                "kind": r.kind,
+                "created_at": r.created_at,
+                "n_images": r.n_images,
+                "model": json.loads(r.config).get("model"),
+            }
+            for r in conn.execute(sa.select(scans).order_by(scans.c.id))
+        ]
+        vote_rows = conn.execute(
+            sa.select(annotators.c.name, annotators.c.role, sa.func.count(votes.c.seq))
+            .select_from(annotators.outerjoin(votes, votes.c.annotator_id == annotators.c.id))
+            .group_by(annotators.c.name, annotators.c.role)
+            .order_by(annotators.c.name)
+        )
+        annotator_list = [{"name": n, "role": r, "votes": c} for n, r, c in vote_rows]
+    groups, dup_images = duplicate_counts(store)
+    return {
+        "database": public_url(store.url),
+        "images": totals,
+        "classes": dict(sorted(per_class.items())),
+        "problems": problems,
+        "duplicates": {"groups": groups, "images": dup_images},
+        "last_import": json.loads(last_import.stats) if last_import is not None else None,
+        "scans": scan_rows,
+        "annotators": annotator_list,
+        "votes": sum(a["votes"] for a in annotator_list),
+    }

@@ -1,0 +1,246 @@
+"""Project: the one facade the CLI and the app talk to.
+
+A project is a folder holding ``project.json`` (identity and where the data lives), the SQLite
+database ``labelaudit.db`` (unless ``--db URL`` puts the data in PostgreSQL) and a thumbnail cache.
+Images stay where they are: nothing here ever modifies, moves or deletes a source image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from labelaudit import __version__
+from labelaudit.core import settings as settings_mod
+from labelaudit.core.dataset.discover import Discovery, discover_folder, read_manifest
+from labelaudit.core.dataset.importer import ImportReport, run_import
+from labelaudit.core.errors import InputError, ProjectError
+from labelaudit.core.paths import is_within, nfc
+from labelaudit.core.progress import Progress
+from labelaudit.core.store.auditlog import log_action
+from labelaudit.core.store.engine import Store, normalize_url, public_url, sqlite_url
+from labelaudit.core.store.migrations import create_schema, ensure_current, schema_version
+from labelaudit.core.store.schema import classes, meta
+
+PROJECT_FILE = "project.json"
+DB_FILE = "labelaudit.db"
+THUMB_DIR = "thumbs"
+ENV_DB = "LABELAUDIT_DB"
+
+
+def _resolve_db_url(db_url: str | None) -> str | None:
+    return db_url or os.environ.get(ENV_DB) or None
+
+
+class Project:
+    """An open project: its folder, store and image root."""
+
+    def __init__(self, folder: Path, store: Store, image_root: Path, project_id: str) -> None:
+        self.folder = folder
+        self.store = store
+        self.image_root = image_root
+        self.project_id = project_id
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @classmethod
+    def create(cls, folder: Path, image_root: Path, *, db_url: str | None = None) -> Project:
+        """Create an empty project for the images under ``image_root``."""
+        folder = Path(os.path.abspath(folder))
+        image_root = Path(os.path.abspath(image_root))
+        if not image_root.is_dir():
+            raise InputError(f"image folder not found: {image_root}")
+        if is_within(folder, image_root):
+            raise ProjectError(
+                f"the project folder {folder} is inside the image root {image_root}; "
+                "put it elsewhere so that it is never imported as images"
+            )
+        if is_within(image_root, folder):
+            raise ProjectError(f"the image root {image_root} is inside the project folder {folder}")
+        if (folder / PROJECT_FILE).exists():
+            raise ProjectError(
+                f"{folder} is already a labelaudit project; use 'labelaudit import' to re-import"
+            )
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ProjectError(f"{folder} exists and is not an empty folder")
+        created_folder = not folder.exists()
+        url_text = _resolve_db_url(db_url)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            url = normalize_url(url_text) if url_text else sqlite_url(folder / DB_FILE)
+            store = Store(url)
+            store.ping()
+            project_id = str(uuid.uuid4())
+
+            def init(conn: sa.Connection) -> None:
+                if schema_version(conn) is not None:
+                    raise ProjectError(
+                        f"the database {public_url(url)} already holds a labelaudit project"
+                    )
+                create_schema(conn)
+                now = time.time()
+                conn.execute(
+                    sa.insert(meta),
+                    [
+                        {"key": "project_id", "value": project_id},
+                        {"key": "image_root", "value": str(image_root)},
+                        {"key": "created_at", "value": repr(now)},
+                        {"key": "created_by_version", "value": __version__},
+                    ],
+                )
+                log_action(conn, "create_project", target=str(folder))
+
+            store.write(init)
+            _write_project_file(folder, project_id, url_text and public_url(url), image_root)
+        except BaseException:
+            if created_folder:
+                shutil.rmtree(folder, ignore_errors=True)
+            elif folder.is_dir():
+                for child in folder.iterdir():
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            raise
+        return cls(folder, store, image_root, project_id)
+
+    @classmethod
+    def open(cls, folder: Path, *, db_url: str | None = None) -> Project:
+        folder = Path(os.path.abspath(folder))
+        info_file = folder / PROJECT_FILE
+        url_text = _resolve_db_url(db_url)
+        if not folder.is_dir():
+            raise ProjectError(f"no project at {folder} (create one with 'labelaudit init')")
+        if not info_file.is_file():
+            if url_text:
+                return cls._attach(folder, url_text)
+            raise ProjectError(f"{folder} is not a labelaudit project (no {PROJECT_FILE})")
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+            stored_id = str(info["project_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ProjectError(f"{info_file} is damaged or not a labelaudit project file") from None
+        url_text = url_text or info.get("db")
+        if url_text:
+            url = normalize_url(url_text)
+        else:
+            if not (folder / DB_FILE).is_file():
+                raise ProjectError(f"the project database {folder / DB_FILE} is missing")
+            url = sqlite_url(folder / DB_FILE)
+        store = Store(url)
+        store.ping()
+        ensure_current(store)
+        with store.read() as conn:
+            facts = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
+        if facts.get("project_id") != stored_id:
+            raise ProjectError(
+                f"the database {public_url(url)} belongs to another project than {folder}"
+            )
+        return cls(folder, store, Path(facts["image_root"]), stored_id)
+
+    @classmethod
+    def _attach(cls, folder: Path, url_text: str) -> Project:
+        """A team member's local folder (thumbnails) for a project that lives in PostgreSQL."""
+        url = normalize_url(url_text)
+        store = Store(url)
+        store.ping()
+        ensure_current(store)
+        with store.read() as conn:
+            facts = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
+        _write_project_file(folder, facts["project_id"], public_url(url), Path(facts["image_root"]))
+        return cls(folder, store, Path(facts["image_root"]), facts["project_id"])
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def discard_new(self) -> None:
+        """Undo a ``create`` whose first import failed: no half-made project is left behind."""
+        from labelaudit.core.store.schema import metadata
+
+        if not self.store.is_sqlite:
+            # Best effort: the error that caused this is the one to report.
+            with contextlib.suppress(Exception):
+                self.store.write(lambda conn: metadata.drop_all(conn), budget_s=5)
+        self.store.dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def thumb_dir(self) -> Path:
+        return self.folder / THUMB_DIR
+
+    # -- import --------------------------------------------------------------------------------
+    def discover(
+        self, *, manifest: Path | None = None, classes_allowed: set[str] | None = None
+    ) -> Discovery:
+        if not self.image_root.is_dir():
+            raise InputError(f"the image root {self.image_root} is not there (moved or unmounted?)")
+        allowed = {nfc(c) for c in classes_allowed} if classes_allowed else None
+        if manifest is not None:
+            return read_manifest(manifest, self.image_root, allowed_labels=allowed)
+        return discover_folder(self.image_root, allowed_labels=allowed)
+
+    def import_images(
+        self,
+        *,
+        manifest: Path | None = None,
+        discovery: Discovery | None = None,
+        rehash: bool = False,
+        workers: int | None = None,
+        max_pixels: int | None = None,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        found = discovery if discovery is not None else self.discover(manifest=manifest)
+        return run_import(
+            self.store,
+            found,
+            image_root=self.image_root,
+            source="manifest" if manifest else "folder",
+            manifest=manifest,
+            thumb_dir=self.thumb_dir,
+            rehash=rehash,
+            workers=workers,
+            max_pixels=max_pixels,
+            progress=progress,
+        )
+
+    # -- classes and settings ------------------------------------------------------------------
+    def class_names(self) -> list[str]:
+        """All class names in class-index order: Python ``sorted()`` of the NFC names."""
+        with self.store.read() as conn:
+            return sorted(conn.execute(sa.select(classes.c.name)).scalars())
+
+    def settings(self) -> dict[str, Any]:
+        with self.store.read() as conn:
+            return settings_mod.read_all(conn)
+
+    def set_setting(self, key: str, text: str, *, actor: str | None = None) -> Any:
+        value = settings_mod.parse(key, text)
+
+        def apply(conn: sa.Connection) -> None:
+            settings_mod.write(conn, key, value)
+            log_action(conn, "setting", actor=actor, target=key, details={"value": value})
+
+        self.store.write(apply)
+        return value
+
+
+def _write_project_file(folder: Path, project_id: str, db: str | None, image_root: Path) -> None:
+    data = {
+        "labelaudit_project": 1,
+        "project_id": project_id,
+        "db": db,
+        "image_root": str(image_root),
+    }
+    tmp = folder / (PROJECT_FILE + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / PROJECT_FILE)

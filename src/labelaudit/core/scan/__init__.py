@@ -1,0 +1,1 @@
+"""Cross-validated out-of-sample predictions: models, folds, devices, training."""

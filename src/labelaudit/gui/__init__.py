@@ -1,0 +1,1 @@
+"""The review app (PySide6): the only package that imports Qt."""

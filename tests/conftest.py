@@ -1,0 +1,66 @@
+"""Shared fixtures: small image trees, both store backends."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("LABELAUDIT_LOCK_TIMEOUT", "10")
+
+from helpers import in_ci, make_tree
+
+PG_ENV = "LABELAUDIT_TEST_PG_URL"
+
+
+@pytest.fixture
+def tiny_tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "images", {"cat": 6, "dog": 5, "owl": 4})
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get(PG_ENV)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    admin = _pg_admin_url()
+    if not admin:
+        message = f"no PostgreSQL server configured: set {PG_ENV} (see .ci/run)"
+        if in_ci():
+            pytest.fail(message + "; under CI=true the PostgreSQL tests must run")
+        pytest.skip(message)
+    import sqlalchemy as sa
+
+    from labelaudit.core.store.engine import normalize_url
+
+    admin_url = normalize_url(admin)
+    name = f"la_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:
+        engine.dispose()
+        if in_ci():
+            pytest.fail(f"cannot create a test database on {admin}: {exc}")
+        pytest.skip(f"cannot create a test database on {admin}: {exc}")
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """A database URL for the project store, or None for the default SQLite file."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_url")
