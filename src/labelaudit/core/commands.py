@@ -9,6 +9,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
+
+from labelaudit.core.consensus.decisions import Decision
+from labelaudit.core.consensus.resolution import DecisionRecord, resolve, withdraw_decision
+from labelaudit.core.consensus.votes import (
+    VoteRecord,
+    VoteRequest,
+    cast_votes,
+    new_id,
+    retract_votes_in,
+)
+from labelaudit.core.store.engine import Store
 
 
 class Command(ABC):
@@ -75,3 +87,119 @@ class UndoStack:
     def _notify(self) -> None:
         for listener in self.listeners:
             listener()
+
+
+# -- review commands (votes and lead decisions) ------------------------------------------------
+
+
+class VoteCommand(Command):
+    """Cast one vote; undo retracts it (the annotator's previous vote is current again).
+
+    The first ``do`` uses ``vote_id`` when given; a redo casts a new vote with a fresh id.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        annotator: str,
+        image_id: int,
+        decision: Decision | str,
+        note: str | None = None,
+        suggestion_shown: bool = False,
+        vote_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.request = VoteRequest(
+            annotator, int(image_id), decision, note, suggestion_shown, vote_id or new_id()
+        )
+        self.record: VoteRecord | None = None
+        self.text = f"vote {decision} on image {image_id}"
+
+    def do(self) -> None:
+        request = self.request
+        if self.record is not None:  # redo: a new vote, the undone one stays retracted
+            request = replace(request, vote_id=new_id())
+        self.record = cast_votes(self.store, [request])[0]
+        self.text = f"vote {self.record.class_name or self.record.kind} on {self.record.path}"
+
+    def undo(self) -> None:
+        if self.record is not None:
+            annotator, vote_id = self.record.annotator, self.record.vote_id
+            self.store.write(lambda conn: retract_votes_in(conn, annotator, [vote_id]))
+
+
+class BulkVoteCommand(Command):
+    """One decision on many images in one transaction; undo retracts them all."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        annotator: str,
+        image_ids: list[int],
+        decision: Decision | str,
+        note: str | None = None,
+        suggestion_shown: bool = False,
+    ) -> None:
+        self.store = store
+        self.annotator = annotator
+        self.image_ids = [int(i) for i in image_ids]
+        self.decision = decision
+        self.note = note
+        self.suggestion_shown = suggestion_shown
+        self.records: list[VoteRecord] = []
+        self.text = f"vote {decision} on {len(self.image_ids)} images"
+
+    def do(self) -> None:
+        requests = [
+            VoteRequest(
+                self.annotator, i, self.decision, self.note, self.suggestion_shown, new_id()
+            )
+            for i in self.image_ids
+        ]
+        self.records = cast_votes(self.store, requests)
+
+    def undo(self) -> None:
+        ids = [r.vote_id for r in self.records if r.created]
+        if ids:
+            self.store.write(lambda conn: retract_votes_in(conn, self.annotator, ids))
+
+
+class ResolveCommand(Command):
+    """A lead's final decision; undo withdraws it (the decision it superseded is current again)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        lead: str,
+        image_id: int,
+        decision: Decision | str,
+        note: str | None = None,
+        decision_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.lead = lead
+        self.image_id = int(image_id)
+        self.decision = decision
+        self.note = note
+        self.decision_id = decision_id or new_id()
+        self.record: DecisionRecord | None = None
+        self.text = f"resolve image {image_id} as {decision}"
+
+    def do(self) -> None:
+        decision_id = self.decision_id if self.record is None else new_id()
+        self.record = resolve(
+            self.store,
+            lead=self.lead,
+            image_id=self.image_id,
+            decision=self.decision,
+            note=self.note,
+            decision_id=decision_id,
+        )
+        self.text = f"resolve {self.record.path} as {self.record.class_name or self.record.kind}"
+
+    def undo(self) -> None:
+        if self.record is not None:
+            withdraw_decision(self.store, lead=self.lead, decision_id=self.record.decision_id)

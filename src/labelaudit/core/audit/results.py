@@ -20,6 +20,16 @@ near_dup_group     int64 (N,)      optional; -1 = none
 embeddings         float32 (N, D)  optional; from one network for all images
 excluded           bool (N,)       optional; class too small to audit (kept out of flags)
 =================  ==============  ===================================================
+
+``near_dup_group`` joins exact copies (same sha256) with near-duplicates found in the embeddings.
+
+Class-level arrays (K x K, rows = given class, columns = likely class), same owner:
+``confident_joint`` int64 (cleanlab's calibrated confident joint, counts) and ``joint`` float64
+(its normalised estimate of P(given, true)): estimates to report as numbers, not image sets.
+
+While a scan runs, each finished fold is kept as ``fold<k>_probs`` float32 (held-out rows of fold k,
+in index order) together with the ``image_ids`` and ``labels`` the scan started from; the fold
+arrays are dropped in the transaction that publishes the results.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ REQUIRED = (
     "issue_flags",
 )
 OPTIONAL = ("fold", "outlier_score", "near_dup_group", "embeddings", "excluded")
+CLASS_LEVEL = ("confident_joint", "joint")
 # What the app needs to open a project fast (no N x K or N x D arrays).
 LIGHT = (
     "image_ids",
@@ -70,6 +81,9 @@ class ScanResults:
     config: dict[str, Any]
     summary: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    kind: str = "cv"
+    created_at: float = 0.0
+    timings: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> np.ndarray:
         arrays = self.__dict__.get("arrays", {})
@@ -94,6 +108,14 @@ def save_arrays(conn: Connection, scan_id: int, arrays: dict[str, np.ndarray]) -
         put_array(conn, owner(scan_id), name, arr)
 
 
+def save_class_arrays(conn: Connection, scan_id: int, arrays: dict[str, np.ndarray]) -> None:
+    """Store the (K, K) class-level arrays inside the caller's transaction."""
+    for name, arr in arrays.items():
+        if name not in CLASS_LEVEL or arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+            raise ValueError(f"class-level array {name} must be one of {CLASS_LEVEL}, K x K")
+        put_array(conn, owner(scan_id), name, arr)
+
+
 def latest_scan_id(conn: Connection) -> int | None:
     """The newest finished scan, or None."""
     return conn.execute(sa.select(sa.func.max(scans.c.id)).where(scans.c.status == "done")).scalar()
@@ -113,7 +135,7 @@ def load_results(
         row = conn.execute(sa.select(scans).where(scans.c.id == sid)).mappings().first()
         if row is None or row["status"] != "done":
             return None
-        wanted = names if names is not None else REQUIRED + OPTIONAL
+        wanted = names if names is not None else REQUIRED + OPTIONAL + CLASS_LEVEL
         loaded = {}
         for name in wanted:
             arr = get_array(conn, owner(sid), name)
@@ -125,4 +147,7 @@ def load_results(
         config=json.loads(row["config"]),
         summary=json.loads(row["summary"] or "{}"),
         arrays=loaded,
+        kind=row["kind"],
+        created_at=row["created_at"],
+        timings=json.loads(row["timings"] or "{}"),
     )

@@ -1,0 +1,80 @@
+"""``labelaudit agreement PROJECT``: inter-annotator agreement, per project and per class."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.core.consensus.agreement import agreement_report
+from labelaudit.core.consensus.methods import METHODS
+from labelaudit.core.consensus.outcome import build_review
+from labelaudit.core.consensus.review import vote_matrix
+
+
+def _show(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    p = report["project"]
+    print(f"votes {p['votes']}, images with 2+ votes {p['items_with_2plus_votes']}")
+    print(f"Krippendorff's alpha (nominal)  {_show(p['krippendorff_alpha'])}")
+    print(
+        f"Fleiss' kappa                   {_show(p['fleiss_kappa'])}  "
+        f"({p['fleiss_items']} images with {p['fleiss_ratings_per_item']} votes each)"
+    )
+    print("per class (this class vs the rest)      alpha   kappa")
+    for name, s in report["per_class"].items():
+        print(f"  {name:<36} {_show(s['krippendorff_alpha']):>7} {_show(s['fleiss_kappa']):>7}")
+    print(f"annotators ({report['method']})            votes  agree  quality")
+    for a in report["annotators"]:
+        print(
+            f"  {a['name']:<30} {a['votes']:>7} {_show(a['agreement_with_consensus']):>6} "
+            f"{_show(a['quality']):>8}"
+        )
+    names = report["cohen_kappa"]["annotators"]
+    if len(names) >= 2:
+        print("Cohen's kappa (shared images)")
+        for i, name in enumerate(names):
+            cells = [
+                f"{_show(k)}({n})"
+                for k, n in zip(
+                    report["cohen_kappa"]["kappa"][i],
+                    report["cohen_kappa"]["shared_items"][i],
+                    strict=True,
+                )
+            ]
+            print(f"  {name:<20} " + " ".join(f"{c:>12}" for c in cells))
+
+
+def _run(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        review = build_review(project.store, method=args.method, with_paths=False)
+    matrix, _ = vote_matrix(review.data)
+    report = agreement_report(
+        matrix,
+        review.result,
+        annotator_names=[a.name for a in review.data.annotators],
+        class_names=review.data.catalog.class_names,
+    )
+    if args.json:
+        print_json(report)
+    else:
+        _print_report(report)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "agreement",
+        help="inter-annotator agreement (Krippendorff's alpha, Fleiss' and Cohen's kappa)",
+        description="Agreement over the current votes (classes and drop; unsure abstains), per "
+        "project and per class: Krippendorff's nominal alpha (the headline), Fleiss' kappa on the "
+        "images with the most common number of votes, pairwise Cohen's kappa, and each "
+        "annotator's agreement with the consensus and quality score.",
+    )
+    add_project_args(parser)
+    parser.add_argument("--method", choices=METHODS, default="majority")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=_run)

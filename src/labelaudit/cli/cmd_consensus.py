@@ -1,0 +1,98 @@
+"""``labelaudit consensus PROJECT``: the consensus of every image in review, stored as a run."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli.review_common import add_viewer_arg, class_label, emit, fmt, hidden_images
+from labelaudit.core.consensus.annotators import get_annotator
+from labelaudit.core.consensus.methods import METHODS
+from labelaudit.core.consensus.outcome import run_consensus
+from labelaudit.core.consensus.states import Review
+
+COLUMNS = (
+    "path",
+    "given_label",
+    "consensus_label",
+    "consensus_quality",
+    "n_votes",
+    "agreement",
+    "needs_lead",
+    "state",
+    "final_label",
+    "source",
+)
+
+
+def consensus_rows(review: Review, outcomes: Any, hidden: np.ndarray) -> list[dict[str, Any]]:
+    """One row per image in review (or with votes), hidden images left out."""
+    names = review.data.catalog.class_names
+    paths = review.data.catalog.paths or []
+    show = (review.in_review | (review.result.n_votes > 0)) & ~np.isin(review.image_ids, hidden)
+    rows = []
+    for i in np.flatnonzero(show):
+        given = int(review.data.catalog.labels[i])
+        final = "drop" if outcomes.dropped[i] else class_label(int(outcomes.final_class[i]), names)
+        rows.append(
+            {
+                "path": paths[i],
+                "given_label": names[given] if given >= 0 else "",
+                "consensus_label": class_label(int(review.result.decision[i]), names),
+                "consensus_quality": fmt(float(review.result.quality[i])),
+                "n_votes": int(review.result.n_votes[i]),
+                "agreement": fmt(float(outcomes.agreement[i])),
+                "needs_lead": bool(outcomes.needs_lead[i]),
+                "state": str(review.state[i]),
+                "final_label": final,
+                "source": str(outcomes.source[i]),
+            }
+        )
+    return rows
+
+
+def _run(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        if args.viewer:
+            get_annotator(project.store, args.viewer)  # an unknown name fails before any write
+        run = run_consensus(project.store, method=args.method, actor=args.viewer)
+        hidden = hidden_images(project, run.review, args.viewer)
+    rows = consensus_rows(run.review, run.outcomes, hidden)
+    for note in run.summary["notes"]:
+        print(f"labelaudit: note: {note}", file=sys.stderr)
+    if args.format == "json":
+        text = json.dumps(
+            {"run": run.run_id, **run.summary, "images": rows}, indent=2, ensure_ascii=False
+        )
+        emit(text + "\n", args.output)
+        return 0
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    emit(buffer.getvalue(), args.output)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "consensus",
+        help="compute the consensus of the votes (majority, crowdlab, dawid-skene)",
+        description="Compute the consensus of every image in review, store it as a run and print "
+        "it. crowdlab uses the latest scan's out-of-sample pred_probs and falls back to majority "
+        "(with a note) when no image has two or more class votes.",
+    )
+    add_project_args(parser)
+    parser.add_argument("--method", choices=METHODS, default="majority")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    add_viewer_arg(parser)
+    parser.set_defaults(func=_run)

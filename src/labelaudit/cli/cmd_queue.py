@@ -1,0 +1,122 @@
+"""``labelaudit queue PROJECT --annotator NAME``: what to review next."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.review_common import class_label, fmt
+from labelaudit.core.consensus.annotators import get_annotator, require_lead
+from labelaudit.core.consensus.methods import METHODS
+from labelaudit.core.consensus.outcome import build_review
+from labelaudit.core.consensus.states import Review, annotator_queue, lead_queue
+
+
+def _queue_rows(review: Review, ids: np.ndarray, *, suggest: bool) -> list[dict[str, Any]]:
+    pos, _ = review.data.image_index(ids)
+    names = review.data.catalog.class_names
+    paths = review.data.catalog.paths or []
+    required = int(review.data.settings["votes_required"])
+    rows = []
+    for i in pos:
+        row: dict[str, Any] = {
+            "path": paths[i],
+            "given_label": class_label(int(review.data.catalog.labels[i]), names),
+            "label_quality": fmt(float(review.data.label_quality[i])),
+            "votes": f"{int(review.result.n_votes[i])} of {required}",
+        }
+        if suggest:
+            row["suggested_label"] = class_label(int(review.data.suggested[i]), names)
+        rows.append(row)
+    return rows
+
+
+def _disagreement_rows(review: Review, ids: np.ndarray) -> list[dict[str, Any]]:
+    """The lead's queue: every vote, who cast it and that annotator's quality."""
+    pos, _ = review.data.image_index(ids)
+    names = review.data.catalog.class_names
+    paths = review.data.catalog.paths or []
+    v = review.data.votes
+    people = {a.id: (j, a.name) for j, a in enumerate(review.data.annotators)}
+    rows = []
+    for i, image_id in zip(pos, ids, strict=True):
+        mine = np.flatnonzero(v.image_ids == image_id)
+        shown = []
+        for j in mine:
+            col, name = people[int(v.annotator_ids[j])]
+            kind = int(v.kind[j])
+            label = (
+                class_label(int(v.labels[j]), names) if kind == 0 else ("drop", "unsure")[kind - 1]
+            )
+            quality = fmt(float(review.result.annotator_quality[col]), 2)
+            shown.append({"annotator": name, "vote": label, "annotator_quality": quality})
+        rows.append(
+            {
+                "path": paths[i],
+                "given_label": class_label(int(review.data.catalog.labels[i]), names),
+                "consensus_label": class_label(int(review.result.decision[i]), names),
+                "consensus_quality": fmt(float(review.result.quality[i])),
+                "votes": shown,
+            }
+        )
+    return rows
+
+
+def _run(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        if args.disagreements:
+            with project.store.read() as conn:
+                require_lead(conn, args.annotator)
+        who = get_annotator(project.store, args.annotator)
+        review = build_review(project.store, method=args.method)
+        suggest = bool(review.data.settings["show_suggestion"])
+    if args.disagreements:
+        ids = lead_queue(review)
+        rows = _disagreement_rows(review, ids[: args.limit])
+    else:
+        ids = annotator_queue(review, who.id)
+        rows = _queue_rows(review, ids[: args.limit], suggest=suggest)
+    if args.json:
+        print_json({"annotator": who.name, "remaining": int(ids.size), "images": rows})
+        return 0
+    what = "waiting for a lead" if args.disagreements else f"waiting for {who.name}'s vote"
+    print(f"{ids.size} images {what}" + (f"; the first {len(rows)}:" if rows else ""))
+    for row in rows:
+        votes = row.get("votes")
+        if isinstance(votes, list):
+            cast = ", ".join(
+                f"{x['annotator']} ({x['annotator_quality']}): {x['vote']}" for x in votes
+            )
+            print(
+                f"{row['path']}\tgiven {row['given_label']}\tconsensus {row['consensus_label']} "
+                f"({row['consensus_quality']})\t{cast}"
+            )
+        else:
+            extra = f"\tsuggested {row['suggested_label']}" if "suggested_label" in row else ""
+            print(
+                f"{row['path']}\tgiven {row['given_label']}{extra}\tquality "
+                f"{row['label_quality'] or '-'}\tvotes {row['votes']}"
+            )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "queue",
+        help="the images an annotator should review next (or a lead's disagreements)",
+        description="List the images that still need votes and that NAME has not voted on, most "
+        "doubtful first. With --disagreements (leads only): the images waiting for a lead, with "
+        "every vote, who cast it and that annotator's quality.",
+    )
+    add_project_args(parser)
+    parser.add_argument("--annotator", required=True, metavar="NAME")
+    parser.add_argument("--disagreements", action="store_true", help="the lead's queue")
+    parser.add_argument(
+        "--method", choices=METHODS, default="majority", help="consensus for the lead's queue"
+    )
+    parser.add_argument("--limit", type=int, default=20, metavar="N", help="show N (default 20)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=_run)

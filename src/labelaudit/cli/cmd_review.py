@@ -1,0 +1,31 @@
+"""``labelaudit review add PROJECT PATH...``: put images into review by hand."""
+
+from __future__ import annotations
+
+import argparse
+
+from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.core.consensus.votes import add_to_review, image_for_path
+
+
+def _add(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        ids = [image_for_path(project.store, project.image_root, p).id for p in args.paths]
+        added = add_to_review(project.store, ids, lead=args.lead)
+    print(f"{len(added)} images put into review ({len(set(ids)) - len(added)} already were)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("review", help="put images into review by hand")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    add = actions.add_parser(
+        "add",
+        help="images that need votes even though the scan did not flag them",
+        description="Put images into review; every path is checked before anything is written.",
+    )
+    add_project_args(add)
+    add.add_argument("paths", nargs="+", metavar="PATH", help="relative to the image root")
+    add.add_argument("--lead", metavar="NAME", help="the lead asking (checked, logged)")
+    add.set_defaults(func=_add)

@@ -1,0 +1,49 @@
+"""``labelaudit vote PROJECT --annotator NAME PATH DECISION``: cast one vote."""
+
+from __future__ import annotations
+
+import argparse
+
+from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.core.commands import VoteCommand
+from labelaudit.core.consensus.votes import image_for_path
+
+DECISION_HELP = (
+    "a class name (the given class means keep), keep, drop or unsure; class:NAME for a class "
+    "literally named keep, drop or unsure"
+)
+
+
+def _run(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        image = image_for_path(project.store, project.image_root, args.path)
+        # The CLI shows the model's suggestion (queue) exactly when the setting says so.
+        shown = bool(project.settings()["show_suggestion"])
+        command = VoteCommand(
+            project.store,
+            annotator=args.annotator,
+            image_id=image.id,
+            decision=args.decision,
+            note=args.note,
+            suggestion_shown=shown,
+        )
+        command.do()
+        record = command.record
+    assert record is not None
+    what = f"keep ({record.class_name})" if record.is_keep else record.class_name or record.kind
+    print(f"{record.annotator} voted {what} on {record.path} (vote {record.vote_id})")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "vote",
+        help="vote on one image: keep, a class, drop or unsure",
+        description="Cast a vote. Voting again replaces your current vote; the history is kept.",
+    )
+    add_project_args(parser)
+    parser.add_argument("--annotator", required=True, metavar="NAME", help="who votes")
+    parser.add_argument("path", metavar="PATH", help="image path, relative to the image root")
+    parser.add_argument("decision", metavar="DECISION", help=DECISION_HELP)
+    parser.add_argument("--note", metavar="TEXT", help="a note stored with the vote")
+    parser.set_defaults(func=_run)

@@ -1,0 +1,186 @@
+"""Consensus methods over a vote matrix, and the one rule that sends an image to the lead.
+
+Vocabulary (cleanlab's): ``N`` items (images with votes), ``M`` annotators, ``K`` classes. A vote
+value is a class index ``0..K-1`` or ``K`` for drop; ``unsure`` votes abstain and are not in the
+matrix. Each method decides the class of every item from its class votes; drop is settled by the
+shared rule first, the same for every method:
+
+- an item whose votes are all drop has the consensus *drop*;
+- an item with drop votes *and* class votes goes to the lead (its decision is drop when the drop
+  votes outnumber the votes for the method's class, else that class);
+- then an item goes to the lead on a tie (the two most voted options have equal counts), on
+  agreement below ``min_agreement`` (``agree * den < num * n``, integers), or on a consensus
+  quality below ``min_quality``.
+
+Whether an item has *enough* votes for a consensus (``votes_required``) is decided by the image
+states, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from labelaudit.core.consensus.decisions import DROP_CODE, NO_DECISION
+from labelaudit.core.errors import InputError
+
+METHODS = ("majority", "crowdlab", "dawid-skene")
+
+
+@dataclass(frozen=True)
+class VoteMatrix:
+    """Non-abstaining votes as triples. ``value`` is a class index or ``n_classes`` for drop."""
+
+    item: np.ndarray  # int64 (V,), 0..N-1
+    annotator: np.ndarray  # int64 (V,), 0..M-1
+    value: np.ndarray  # int64 (V,), 0..K
+    n_items: int
+    n_annotators: int
+    n_classes: int
+
+    def counts(self) -> np.ndarray:
+        """int64 (N, K+1): votes per item and value (the last column is drop)."""
+        out = np.zeros((self.n_items, self.n_classes + 1), dtype=np.int64)
+        np.add.at(out, (self.item, self.value), 1)
+        return out
+
+    def class_votes(self) -> VoteMatrix:
+        """Only the votes for a class (drop removed)."""
+        keep = self.value < self.n_classes
+        return VoteMatrix(
+            self.item[keep],
+            self.annotator[keep],
+            self.value[keep],
+            self.n_items,
+            self.n_annotators,
+            self.n_classes,
+        )
+
+
+@dataclass
+class ClassConsensus:
+    """What a method returns for class votes: -1 / nan where an item has no class vote."""
+
+    label: np.ndarray  # int64 (N,)
+    quality: np.ndarray  # float64 (N,), in [0, 1]
+    annotator_quality: np.ndarray  # float64 (M,), nan where unknown
+    method: str
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)  # method-specific extras
+
+
+@dataclass
+class ConsensusResult:
+    """Per item (N,) and per annotator (M,). ``decision``: class index, DROP_CODE or NO_DECISION."""
+
+    decision: np.ndarray  # int64 (N,)
+    quality: np.ndarray  # float64 (N,), nan where no votes
+    n_votes: np.ndarray  # int64 (N,), non-abstaining votes
+    agree: np.ndarray  # int64 (N,), votes equal to the decision
+    needs_lead: np.ndarray  # bool (N,), the shared rule (before votes_required)
+    annotator_quality: np.ndarray  # float64 (M,)
+    method: str  # the method that ran (crowdlab may fall back to majority)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def agreement(self) -> np.ndarray:
+        """float64 (N,): agree / n_votes, nan where no votes."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.n_votes > 0, self.agree / np.maximum(self.n_votes, 1), np.nan)
+
+
+def majority_classes(votes: VoteMatrix) -> ClassConsensus:
+    """Plurality of the class votes (the lowest class index wins a tie; the rule sends ties to
+    the lead). Quality = the share of class votes for it; annotator quality = the share of an
+    annotator's votes equal to the plurality on items with two or more votes."""
+    counts = votes.counts()[:, : votes.n_classes]
+    n = counts.sum(axis=1)
+    label = np.where(n > 0, counts.argmax(axis=1), NO_DECISION).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quality = np.where(n > 0, counts.max(axis=1) / np.maximum(n, 1), np.nan)
+    return ClassConsensus(label, quality, _agreement_quality(votes, label, n), "majority")
+
+
+def _agreement_quality(votes: VoteMatrix, label: np.ndarray, n: np.ndarray) -> np.ndarray:
+    shared = n[votes.item] >= 2
+    hits = np.zeros(votes.n_annotators)
+    totals = np.zeros(votes.n_annotators)
+    np.add.at(totals, votes.annotator[shared], 1)
+    np.add.at(hits, votes.annotator[shared], votes.value[shared] == label[votes.item[shared]])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
+
+
+def class_consensus(
+    votes: VoteMatrix, *, method: str, pred_probs: np.ndarray | None = None
+) -> ClassConsensus:
+    """Run ``method`` on the class votes of ``votes``."""
+    class_only = votes.class_votes()
+    if method == "majority":
+        return majority_classes(class_only)
+    if method == "dawid-skene":
+        from labelaudit.core.consensus.dawid_skene import dawid_skene
+
+        return dawid_skene(class_only)
+    if method == "crowdlab":
+        from labelaudit.core.consensus.crowdlab import crowdlab
+
+        if pred_probs is None:
+            raise InputError(
+                "the crowdlab method needs the scan's out-of-sample pred_probs: run "
+                "'labelaudit scan' first, or use --method majority or dawid-skene"
+            )
+        return crowdlab(class_only, pred_probs)
+    raise InputError(f"unknown consensus method {method!r}: use {', '.join(METHODS)}")
+
+
+def consensus(
+    votes: VoteMatrix,
+    *,
+    method: str = "majority",
+    pred_probs: np.ndarray | None = None,
+    min_agreement: Fraction = Fraction(2, 3),
+    min_quality: float = 0.5,
+) -> ConsensusResult:
+    """Consensus of every item plus the shared lead rule (see the module docstring).
+
+    ``pred_probs`` (N, K) are out-of-sample predicted probabilities for the items (crowdlab);
+    rows of nan mark items without them (they get the majority method).
+    """
+    k = votes.n_classes
+    counts = votes.counts()
+    n = counts.sum(axis=1)
+    n_drop = counts[:, k]
+    n_class = n - n_drop
+    found = class_consensus(votes, method=method, pred_probs=pred_probs)
+    rows = np.arange(votes.n_items)
+    class_label = found.label
+    class_count = np.where(class_label >= 0, counts[rows, np.maximum(class_label, 0)], 0)
+    drop_wins = (n_drop > 0) & (n_drop > class_count)
+    decision = np.where(drop_wins, DROP_CODE, class_label).astype(np.int64)
+    decision[n == 0] = NO_DECISION
+    code = np.where(decision == DROP_CODE, k, np.maximum(decision, 0))
+    agree = np.where(n > 0, counts[rows, code], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = agree / np.maximum(n, 1)
+    quality = np.where(drop_wins | (n_class == 0), share, found.quality)
+    quality = np.where(n > 0, quality, np.nan)
+    top_two = -np.sort(-np.pad(counts, ((0, 0), (0, 1))), axis=1)[:, :2]
+    tie = (n > 0) & (top_two[:, 0] == top_two[:, 1])
+    below = agree * min_agreement.denominator < min_agreement.numerator * n
+    low_quality = np.nan_to_num(quality, nan=0.0) < min_quality
+    conflict = (n_drop > 0) & (n_class > 0)
+    needs_lead = (n > 0) & (tie | below | low_quality | conflict)
+    return ConsensusResult(
+        decision=decision,
+        quality=quality.astype(np.float64),
+        n_votes=n.astype(np.int64),
+        agree=agree.astype(np.int64),
+        needs_lead=needs_lead,
+        annotator_quality=found.annotator_quality,
+        method=found.method,
+        notes=found.notes,
+    )

@@ -1,0 +1,129 @@
+"""Image states, consensus over the whole project, and the annotators' and the lead's queues.
+
+See ``review`` for the state definitions. Everything here is numpy over all images at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from labelaudit.core import issues_types as it
+from labelaudit.core.consensus.decisions import DROP_CODE, NO_DECISION
+from labelaudit.core.consensus.methods import ConsensusResult, consensus
+from labelaudit.core.consensus.review import STATE_DTYPE, ReviewData, vote_matrix
+from labelaudit.core.dataset.catalog import STATUS_CODES
+
+
+@dataclass(frozen=True)
+class Review:
+    """States and consensus of every image, aligned on ``data.catalog.image_ids`` (N,)."""
+
+    data: ReviewData
+    result: ConsensusResult  # items = catalog positions; annotators = data.annotators
+    state: np.ndarray  # <U11 (N,), issues_types state names
+    in_review: np.ndarray  # bool (N,)
+    lead_decision: np.ndarray  # int64 (N,): class index, DROP_CODE or NO_DECISION
+    lead_ids: np.ndarray  # int64 (N,): the deciding lead's annotator id, -1 where none
+
+    @property
+    def image_ids(self) -> np.ndarray:
+        return self.data.catalog.image_ids
+
+    def count(self, state: str) -> int:
+        return int((self.state == state).sum())
+
+    def state_counts(self) -> dict[str, int]:
+        return {s: self.count(s) for s in it.STATES}
+
+
+def _lead_decisions(data: ReviewData) -> tuple[np.ndarray, np.ndarray]:
+    n = len(data.catalog)
+    decision = np.full(n, NO_DECISION, dtype=np.int64)
+    lead_ids = np.full(n, -1, dtype=np.int64)
+    d = data.decisions
+    pos, found = data.image_index(d.image_ids)
+    decision[pos[found]] = np.where(d.is_drop, DROP_CODE, d.labels)[found]
+    lead_ids[pos[found]] = d.lead_ids[found]
+    return decision, lead_ids
+
+
+def _images_with(data: ReviewData, image_ids: np.ndarray) -> np.ndarray:
+    mask = np.zeros(len(data.catalog), dtype=bool)
+    pos, found = data.image_index(image_ids)
+    mask[pos[found]] = True
+    return mask
+
+
+def compute_review(
+    data: ReviewData, *, method: str = "majority", pred_probs: np.ndarray | None = None
+) -> Review:
+    """Run ``method`` over the current votes and derive every image's state."""
+    matrix, _ = vote_matrix(data)
+    settings = data.settings
+    result = consensus(
+        matrix,
+        method=method,
+        pred_probs=pred_probs,
+        min_agreement=Fraction(settings["min_agreement"]),
+        min_quality=float(settings["min_consensus_quality"]),
+    )
+    lead_decision, lead_ids = _lead_decisions(data)
+    has_vote = _images_with(data, data.votes.image_ids)  # any current vote, unsure included
+    stale = _images_with(data, data.votes.stale_image_ids) | _images_with(
+        data, data.decisions.stale_image_ids
+    )
+    in_review = data.flagged | data.requested | has_vote | stale
+    enough = result.n_votes >= int(settings["votes_required"])
+    state = np.full(len(data.catalog), it.UNFLAGGED, dtype=STATE_DTYPE)
+    state[in_review] = it.NEEDS_VOTES
+    state[in_review & stale & ~has_vote & (lead_decision == NO_DECISION)] = it.STALE
+    with_consensus = in_review & enough
+    state[with_consensus & result.needs_lead] = it.NEEDS_LEAD
+    agreed = with_consensus & ~result.needs_lead
+    state[agreed & (result.decision >= 0)] = it.AGREED
+    state[agreed & (result.decision == DROP_CODE)] = it.DROPPED
+    state[lead_decision >= 0] = it.RESOLVED
+    state[lead_decision == DROP_CODE] = it.DROPPED
+    state[data.catalog.status != STATUS_CODES["ok"]] = it.BROKEN
+    return Review(data, result, state, in_review, lead_decision, lead_ids)
+
+
+def _doubt_order(review: Review, mask: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Image ids under ``mask`` sorted by ``key`` ascending (nan first), then by image id."""
+    idx = np.flatnonzero(mask)
+    k = np.nan_to_num(key[idx].astype(np.float64), nan=-np.inf)
+    order = np.lexsort((review.image_ids[idx], k))
+    return review.image_ids[idx[order]]
+
+
+def voted_by(review: Review, annotator_id: int) -> np.ndarray:
+    """bool (N,): images on which this annotator has a current vote (unsure included)."""
+    v = review.data.votes
+    return _images_with(review.data, v.image_ids[v.annotator_ids == annotator_id])
+
+
+def annotator_queue(review: Review, annotator_id: int) -> np.ndarray:
+    """Image ids that still need votes and that this annotator has not voted on, most doubtful
+    first (ascending label quality; images put into review by hand, with no score, lead)."""
+    waiting = np.isin(review.state, (it.NEEDS_VOTES, it.STALE)) & ~voted_by(review, annotator_id)
+    return _doubt_order(review, waiting, review.data.label_quality)
+
+
+def lead_queue(review: Review) -> np.ndarray:
+    """Image ids waiting for a lead, lowest consensus quality first."""
+    return _doubt_order(review, review.state == it.NEEDS_LEAD, review.result.quality)
+
+
+def visible_to(review: Review, viewer_id: int | None) -> np.ndarray:
+    """bool (N,): images whose votes ``viewer_id`` may see. Blind review (the ``blind``
+    setting) hides other people's votes from a non-lead until they voted on the image."""
+    n = len(review.data.catalog)
+    if viewer_id is None or not review.data.settings.get("blind", True):
+        return np.ones(n, dtype=bool)
+    viewer = next((a for a in review.data.annotators if a.id == viewer_id), None)
+    if viewer is not None and viewer.is_lead:
+        return np.ones(n, dtype=bool)
+    return voted_by(review, viewer_id)

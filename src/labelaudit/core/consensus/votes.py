@@ -1,0 +1,384 @@
+"""Casting and retracting votes, putting images into review (DESIGN.md section 5, "Votes").
+
+A vote record: a client-made UUID (a retried insert is idempotent), the annotator, the image, the
+kind (label | drop | unsure), the class for label, whether it was cast as "keep the given label"
+(keep is stored as the given class at voting time), a note, the time and whether the model's
+suggestion was shown. Votes are append-only: voting again adds a vote that replaces the current
+one, and undo appends a retraction. Every vote is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from labelaudit.core.consensus import annotators as reg
+from labelaudit.core.consensus.decisions import KEEP, LABEL, Decision, parse_decision
+from labelaudit.core.consensus.tables import RETRACT
+from labelaudit.core.errors import InputError
+from labelaudit.core.paths import to_relpath
+from labelaudit.core.store.auditlog import log_action, os_identity
+from labelaudit.core.store.engine import Store
+from labelaudit.core.store.schema import audit_log, classes, images, review_requests, votes
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    id: int
+    path: str
+    class_name: str | None  # the given label now
+    status: str  # ok | broken | missing
+
+
+@dataclass(frozen=True)
+class VoteRequest:
+    """One vote to cast. ``decision`` may be text (parsed against the project's classes)."""
+
+    annotator: str
+    image_id: int
+    decision: Decision | str
+    note: str | None = None
+    suggestion_shown: bool = False
+    vote_id: str | None = None
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """A stored vote. ``created`` is False when the vote id was already stored (a retry)."""
+
+    vote_id: str
+    annotator: str
+    image_id: int
+    path: str
+    kind: str  # label | drop | unsure
+    class_name: str | None
+    is_keep: bool
+    created: bool
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def load_images(conn: Connection, image_ids: Iterable[int]) -> dict[int, ImageRef]:
+    """The images with these ids; InputError naming the first unknown id."""
+    wanted = sorted(set(int(i) for i in image_ids))
+    found: dict[int, ImageRef] = {}
+    for part in _chunks(wanted):
+        rows = conn.execute(
+            sa.select(images.c.id, images.c.path, classes.c.name, images.c.status)
+            .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
+            .where(images.c.id.in_(part))
+        )
+        for r in rows:
+            found[int(r.id)] = ImageRef(int(r.id), r.path, r.name, r.status)
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise InputError(f"unknown image id {missing[0]}")
+    return found
+
+
+def image_by_path(conn: Connection, relpath: str) -> ImageRef:
+    """The image stored under ``relpath`` (the stored, normalised form); InputError if none."""
+    row = conn.execute(
+        sa.select(images.c.id, images.c.path, classes.c.name, images.c.status)
+        .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
+        .where(images.c.path == relpath)
+    ).first()
+    if row is None:
+        raise InputError(f"no image {relpath!r} in the project")
+    return ImageRef(int(row.id), row.path, row.name, row.status)
+
+
+def image_for_path(store: Store, image_root: Path, text: str) -> ImageRef:
+    """The image a user named by a path relative to the image root, or absolute under it."""
+    relpath = to_relpath(text, image_root)
+    with store.read() as conn:
+        return image_by_path(conn, relpath)
+
+
+def class_ids(conn: Connection) -> dict[str, int]:
+    return {name: int(cid) for cid, name in conn.execute(sa.select(classes.c.id, classes.c.name))}
+
+
+def _resolve_decision(
+    decision: Decision | str, image: ImageRef, names: list[str]
+) -> tuple[str, str | None, bool]:
+    """(kind, class name, is_keep) for a decision on ``image``; keep becomes the given class."""
+    dec = decision if isinstance(decision, Decision) else parse_decision(decision, names)
+    if image.status != "ok":
+        raise InputError(f"{image.path} is {image.status}: it cannot be reviewed")
+    if dec.kind == KEEP:
+        if image.class_name is None:
+            raise InputError(f"{image.path} has no given label to keep")
+        return LABEL, image.class_name, True
+    if dec.kind == LABEL:
+        return LABEL, dec.class_name, dec.class_name == image.class_name
+    return dec.kind, None, False
+
+
+def _existing_votes(conn: Connection, ids: list[str]) -> dict[str, tuple[int, int]]:
+    """{vote id: (annotator id, image id)} for the ids already stored."""
+    out: dict[str, tuple[int, int]] = {}
+    for part in _chunks(ids):
+        rows = conn.execute(
+            sa.select(votes.c.id, votes.c.annotator_id, votes.c.image_id).where(
+                votes.c.id.in_(part)
+            )
+        )
+        out.update({r.id: (int(r.annotator_id), int(r.image_id)) for r in rows})
+    return out
+
+
+def request_review(
+    conn: Connection, image_ids: Iterable[int], *, reason: str, annotator_id: int | None = None
+) -> list[int]:
+    """Put images without any review request into review; returns the ids added."""
+    wanted = sorted(set(int(i) for i in image_ids))
+    have: set[int] = set()
+    for part in _chunks(wanted):
+        have.update(
+            conn.execute(
+                sa.select(review_requests.c.image_id)
+                .where(review_requests.c.image_id.in_(part))
+                .distinct()
+            ).scalars()
+        )
+    added = [i for i in wanted if i not in have]
+    if added:
+        now = time.time()
+        conn.execute(
+            sa.insert(review_requests),
+            [
+                {"image_id": i, "reason": reason, "annotator_id": annotator_id, "created_at": now}
+                for i in added
+            ],
+        )
+    return added
+
+
+def log_many(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Append many audit-log entries (action, actor, target, details) in one statement."""
+    import json
+
+    if not entries:
+        return
+    user, host = os_identity()
+    now = time.time()
+    conn.execute(
+        sa.insert(audit_log),
+        [
+            {
+                "time": now,
+                "os_user": user,
+                "host": host,
+                "actor": e.get("actor"),
+                "action": e["action"],
+                "target": e.get("target"),
+                "details": json.dumps(e["details"], sort_keys=True, default=str)
+                if e.get("details")
+                else None,
+            }
+            for e in entries
+        ],
+    )
+
+
+def _vote_row(
+    vote_id: str, voter_id: int, image_id: int, kind: str, class_id: int | None, **extra: Any
+) -> dict[str, Any]:
+    """A ``votes`` row; ``extra`` sets is_keep, note, created_at, suggestion_shown, retracts."""
+    row = {
+        "id": vote_id,
+        "annotator_id": voter_id,
+        "image_id": image_id,
+        "kind": kind,
+        "class_id": class_id,
+        "is_keep": False,
+        "note": None,
+        "created_at": time.time(),
+        "suggestion_shown": False,
+        "retracts": None,
+        "stale": False,
+    }
+    row.update(extra)
+    return row
+
+
+def cast_votes_in(conn: Connection, requests: Sequence[VoteRequest]) -> list[VoteRecord]:
+    """Cast every vote inside the caller's transaction, validating all before writing any."""
+    who = {n: reg.lookup(conn, n) for n in {r.annotator for r in requests}}
+    image_refs = load_images(conn, (r.image_id for r in requests))
+    cids = class_ids(conn)
+    names = sorted(cids)
+    stored = _existing_votes(conn, [r.vote_id for r in requests if r.vote_id])
+    records: list[VoteRecord] = []
+    rows: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    for req in requests:
+        vote_id = req.vote_id or new_id()
+        image = image_refs[int(req.image_id)]
+        voter = who[req.annotator]
+        kind, class_name, is_keep = _resolve_decision(req.decision, image, names)
+        record = VoteRecord(
+            vote_id, voter.name, image.id, image.path, kind, class_name, is_keep, True
+        )
+        if vote_id in stored:
+            if stored[vote_id] != (voter.id, image.id):
+                raise InputError(f"vote id {vote_id} is already used by another vote")
+            records.append(replace(record, created=False))
+            continue
+        stored[vote_id] = (voter.id, image.id)
+        note = req.note.strip() if req.note and req.note.strip() else None
+        class_id = cids[class_name] if class_name is not None else None
+        when = {"created_at": req.created_at} if req.created_at is not None else {}
+        rows.append(
+            _vote_row(
+                vote_id,
+                voter.id,
+                image.id,
+                kind,
+                class_id,
+                is_keep=is_keep,
+                note=note,
+                suggestion_shown=bool(req.suggestion_shown),
+                **when,
+            )
+        )
+        details = {"vote_id": vote_id, "decision": KEEP if is_keep else class_name or kind}
+        details.update({"note": note} if note else {})
+        logs.append(
+            {"action": "vote", "actor": voter.name, "target": image.path, "details": details}
+        )
+        records.append(record)
+    if rows:
+        conn.execute(sa.insert(votes), rows)
+        for voter in who.values():
+            mine = [r["image_id"] for r in rows if r["annotator_id"] == voter.id]
+            if mine:
+                request_review(conn, mine, reason="vote", annotator_id=voter.id)
+        log_many(conn, logs)
+    return records
+
+
+def cast_votes(store: Store, requests: Sequence[VoteRequest]) -> list[VoteRecord]:
+    """Cast many votes in one transaction (all or none). Vote ids are fixed before the write, so
+    a retried transaction, or a caller retrying the whole call, stores each vote once."""
+    fixed = [r if r.vote_id else replace(r, vote_id=new_id()) for r in requests]
+    return store.write(lambda conn: cast_votes_in(conn, fixed))
+
+
+def cast_vote(
+    store: Store,
+    *,
+    annotator: str,
+    image_id: int,
+    decision: Decision | str,
+    note: str | None = None,
+    suggestion_shown: bool,
+    vote_id: str | None = None,
+) -> VoteRecord:
+    """Cast one vote: keep | a class | drop | unsure. It replaces the annotator's current vote on
+    the image (the history is kept); a vote on an image not in review puts it into review."""
+    request = VoteRequest(annotator, image_id, decision, note, suggestion_shown, vote_id)
+    return cast_votes(store, [request])[0]
+
+
+def _votes_by_id(conn: Connection, vote_ids: list[str]) -> tuple[dict[str, Any], set[str]]:
+    """({vote id: row} for the ids stored, the ids already retracted)."""
+    found: dict[str, Any] = {}
+    done: set[str] = set()
+    for part in _chunks(vote_ids):
+        found.update(
+            (r.id, r)
+            for r in conn.execute(
+                sa.select(votes.c.id, votes.c.annotator_id, votes.c.image_id, votes.c.kind).where(
+                    votes.c.id.in_(part)
+                )
+            )
+        )
+        done.update(
+            conn.execute(
+                sa.select(votes.c.retracts).where(
+                    votes.c.kind == RETRACT, votes.c.retracts.in_(part)
+                )
+            ).scalars()
+        )
+    return found, done
+
+
+def retract_votes_in(conn: Connection, annotator: str, vote_ids: Sequence[str]) -> list[str]:
+    """Append a retraction for each vote (an annotator retracts only their own votes)."""
+    voter = reg.lookup(conn, annotator)
+    found, done = _votes_by_id(conn, list(vote_ids))
+    rows: list[dict[str, Any]] = []
+    for vote_id in vote_ids:
+        row = found.get(vote_id)
+        if row is None or row.kind == RETRACT:
+            raise InputError(f"no vote {vote_id} to retract")
+        if int(row.annotator_id) != voter.id:
+            raise InputError(f"vote {vote_id} was cast by someone else than {voter.name}")
+        if vote_id in done:
+            continue  # already retracted: undo twice changes nothing
+        done.add(vote_id)
+        rows.append(
+            _vote_row(new_id(), voter.id, int(row.image_id), RETRACT, None, retracts=vote_id)
+        )
+    if rows:
+        conn.execute(sa.insert(votes), rows)
+        log_many(
+            conn,
+            [
+                {
+                    "action": "retract_vote",
+                    "actor": voter.name,
+                    "target": str(r["image_id"]),
+                    "details": {"vote_id": r["retracts"]},
+                }
+                for r in rows
+            ],
+        )
+    return [r["id"] for r in rows]
+
+
+def retract_vote(store: Store, *, annotator: str, vote_id: str) -> None:
+    """Undo a vote: append a retraction; the annotator's previous vote (if any) is current again."""
+    store.write(lambda conn: retract_votes_in(conn, annotator, [vote_id]))
+
+
+def add_to_review(store: Store, image_ids: Sequence[int], *, lead: str | None = None) -> list[int]:
+    """Put images into review by hand (``lead`` must be a registered lead when given).
+
+    Returns the ids that were not yet in review. Logged once with the count.
+    """
+
+    def apply(conn: Connection) -> list[int]:
+        lead_row = reg.require_lead(conn, lead) if lead is not None else None
+        load_images(conn, image_ids)
+        added = request_review(
+            conn, image_ids, reason="lead", annotator_id=lead_row.id if lead_row else None
+        )
+        log_action(
+            conn,
+            "review_add",
+            actor=lead_row.name if lead_row else None,
+            details={"images": len(set(image_ids)), "added": len(added)},
+        )
+        return added
+
+    return store.write(apply)

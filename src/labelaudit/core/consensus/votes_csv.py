@@ -1,0 +1,258 @@
+"""Votes to and from CSV: columns ``annotator,path,label`` and optional ``vote_id,note,time,
+suggestion_shown``.
+
+``label`` is a class name, ``keep``, ``drop`` or ``unsure`` (``class:NAME`` for a class named
+like one of those words). Many rows may name the same path; rows are applied in file order, so the
+last row of an annotator on a path is their current vote. Every row is validated before anything
+is written; names not yet registered become annotators. A row without ``vote_id`` gets an id
+derived from its content and its position among identical rows, so importing the same file twice
+adds nothing. The export writes every vote that is neither retracted nor stale, in the order they
+were cast, with its id: export and import round-trip.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from labelaudit.core.consensus import annotators as reg
+from labelaudit.core.consensus.decisions import Decision, format_class, parse_decision
+from labelaudit.core.consensus.votes import (
+    ImageRef,
+    VoteRequest,
+    _resolve_decision,
+    cast_votes_in,
+    log_many,
+)
+from labelaudit.core.errors import InputError
+from labelaudit.core.paths import to_relpath
+from labelaudit.core.store.engine import Store
+from labelaudit.core.store.schema import annotators, classes, images, votes
+
+REQUIRED = ("annotator", "path", "label")
+OPTIONAL = ("vote_id", "note", "time", "suggestion_shown")
+COLUMNS = REQUIRED + OPTIONAL
+ID_NAMESPACE = uuid.UUID("3f1d8a52-5a55-4c4e-9a7e-6c1ab2d0c0de")
+MAX_REPORTED = 3
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    added: int
+    already_stored: int
+    new_annotators: list[str]
+
+
+def _parse_time(text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"not a time (ISO 8601 or epoch seconds): {text!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise InputError(f"suggestion_shown must be true or false, got {text!r}")
+
+
+def _vote_id(text: str, content: tuple[str, ...], seen: dict[tuple[str, ...], int]) -> str:
+    if text.strip():
+        try:
+            return str(uuid.UUID(text.strip()))
+        except ValueError:
+            raise InputError(f"vote_id is not a UUID: {text!r}") from None
+    occurrence = seen.get(content, 0)
+    seen[content] = occurrence + 1
+    return str(uuid.uuid5(ID_NAMESPACE, "\x1f".join((*content, str(occurrence)))))
+
+
+def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            missing = [c for c in REQUIRED if c not in header]
+            unknown = [h for h in header if h not in COLUMNS]
+            if missing or unknown:
+                raise InputError(
+                    f"{path}: columns must be {', '.join(REQUIRED)} and optionally "
+                    f"{', '.join(OPTIONAL)}; "
+                    + (f"missing {', '.join(missing)}" if missing else f"unknown {unknown[0]!r}")
+                )
+            reader.fieldnames = header
+            return [
+                (reader.line_num, {k: (v or "") for k, v in row.items() if k is not None})
+                for row in reader
+            ]
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a valid CSV file ({exc})") from None
+
+
+def _images_by_path(conn: Connection, paths: Iterable[str]) -> dict[str, ImageRef]:
+    wanted = sorted(set(paths))
+    found: dict[str, ImageRef] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            sa.select(images.c.id, images.c.path, classes.c.name, images.c.status)
+            .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
+            .where(images.c.path.in_(wanted[start : start + 500]))
+        )
+        found.update({r.path: ImageRef(int(r.id), r.path, r.name, r.status) for r in rows})
+    return found
+
+
+def _build_requests(
+    conn: Connection, path: Path, rows: list[tuple[int, dict[str, str]]], image_root: Path
+) -> list[VoteRequest]:
+    """Validate every row; raise one InputError naming the first problem and how many more."""
+    class_names = sorted(conn.execute(sa.select(classes.c.name)).scalars())
+    relpaths: dict[int, str] = {}
+    problems: list[str] = []
+    for line, row in rows:
+        try:
+            relpaths[line] = to_relpath(row["path"], image_root)
+        except InputError as exc:
+            problems.append(f"line {line}: {exc}")
+    refs = _images_by_path(conn, relpaths.values())
+    seen: dict[tuple[str, ...], int] = {}
+    requests: list[VoteRequest] = []
+    for line, row in rows:
+        if line not in relpaths:
+            continue
+        try:
+            name = reg.clean_name(row["annotator"])
+            image = refs.get(relpaths[line])
+            if image is None:
+                raise InputError(f"no image {relpaths[line]!r} in the project")
+            decision: Decision = parse_decision(row["label"], class_names)
+            _resolve_decision(decision, image, class_names)
+            note = row.get("note", "")
+            when = _parse_time(row.get("time", ""))
+            content = (name, image.path, str(decision), note, row.get("time", "").strip())
+            requests.append(
+                VoteRequest(
+                    annotator=name,
+                    image_id=image.id,
+                    decision=decision,
+                    note=note or None,
+                    suggestion_shown=_parse_bool(row.get("suggestion_shown", "")),
+                    vote_id=_vote_id(row.get("vote_id", ""), content, seen),
+                    created_at=when,
+                )
+            )
+        except InputError as exc:
+            problems.append(f"line {line}: {exc}")
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise InputError(f"{path} {problems[0]}{more}; nothing was imported")
+    return requests
+
+
+def import_votes(
+    store: Store, path: Path, *, image_root: Path, actor: str | None = None
+) -> ImportReport:
+    """Import a votes CSV in one transaction (all rows or none)."""
+    rows = _read_rows(path)
+    if not rows:
+        raise InputError(f"{path} holds no votes")
+
+    def apply(conn: Connection) -> ImportReport:
+        requests = _build_requests(conn, path, rows, image_root)
+        known = set(conn.execute(sa.select(annotators.c.name)).scalars())
+        new_names = sorted({r.annotator for r in requests} - known)
+        for name in new_names:
+            reg.ensure(conn, name, actor=actor)
+        records = cast_votes_in(conn, requests)
+        added = sum(r.created for r in records)
+        if added:
+            log_many(
+                conn,
+                [
+                    {
+                        "action": "votes_import",
+                        "actor": actor,
+                        "target": str(path),
+                        "details": {"rows": len(rows), "added": added},
+                    }
+                ],
+            )
+        return ImportReport(len(rows), added, len(records) - added, new_names)
+
+    return store.write(apply)
+
+
+def export_rows(
+    store: Store, *, hidden_image_ids: np.ndarray | None = None
+) -> list[dict[str, Any]]:
+    """Every vote neither retracted nor stale, in ``seq`` order, as CSV rows (``COLUMNS``)."""
+    undone = (
+        sa.select(votes.c.retracts)
+        .where(votes.c.kind == "retract", votes.c.retracts.isnot(None))
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            annotators.c.name,
+            images.c.path,
+            images.c.id,
+            votes.c.kind,
+            classes.c.name.label("class_name"),
+            votes.c.id.label("vote_id"),
+            votes.c.note,
+            votes.c.created_at,
+            votes.c.suggestion_shown,
+        )
+        .select_from(
+            votes.join(annotators, votes.c.annotator_id == annotators.c.id)
+            .join(images, votes.c.image_id == images.c.id)
+            .outerjoin(classes, votes.c.class_id == classes.c.id)
+        )
+        .where(votes.c.kind != "retract", votes.c.stale.is_(False), votes.c.id.not_in(undone))
+        .order_by(votes.c.seq)
+    )
+    hidden = set(hidden_image_ids.tolist()) if hidden_image_ids is not None else set()
+    with store.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "annotator": r.name,
+            "path": r.path,
+            "label": format_class(r.class_name) if r.kind == "label" else r.kind,
+            "vote_id": r.vote_id,
+            "note": r.note or "",
+            "time": datetime.fromtimestamp(r.created_at, UTC).isoformat(timespec="microseconds"),
+            "suggestion_shown": "true" if r.suggestion_shown else "false",
+        }
+        for r in rows
+        if int(r.id) not in hidden
+    ]
+
+
+def write_csv(rows: list[dict[str, Any]], out: Any, columns: Iterable[str] = COLUMNS) -> None:
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

@@ -1,0 +1,210 @@
+"""The review sub-commands end to end through the installed CLI, on both backends."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from helpers import assert_one_error_line, make_tree, run_cli
+from labelaudit.core.project import Project
+from labelaudit.core.store.schema import audit_log, decisions, votes
+
+
+def _count(project_dir: Path, table: sa.Table) -> int:
+    with Project.open(project_dir) as project, project.store.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0)
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, tiny_tree: Path, backend: str | None) -> Path:
+    proj = tmp_path / "proj"
+    run_cli(
+        "init", proj, "--images", tiny_tree, *(["--db", backend] if backend else []), check=True
+    )
+    for name in ("ann", "bob", "cyd"):
+        run_cli("annotators", "add", proj, name, check=True)
+    run_cli("annotators", "add", proj, "lee", "--role", "lead", check=True)
+    run_cli("config", proj, "votes_required", "2", check=True)
+    return proj
+
+
+@pytest.fixture(scope="module")
+def shared_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite project for the error cases (which must leave it unchanged)."""
+    base = tmp_path_factory.mktemp("errors")
+    root = make_tree(base / "images", {"cat": 2, "dog": 1})
+    proj = base / "proj"
+    run_cli("init", proj, "--images", root, check=True)
+    run_cli("annotators", "add", proj, "ann", check=True)
+    run_cli("vote", proj, "--annotator", "ann", "dog/0000.png", "cat", check=True)
+    return proj
+
+
+def test_review_workflow(project_dir: Path, tiny_tree: Path, tmp_path: Path) -> None:
+    p = project_dir
+    listed = json.loads(run_cli("annotators", "list", p, "--json", check=True).stdout)
+    assert {"name": "lee", "role": "lead"} in listed
+    out = run_cli(
+        "vote", p, "--annotator", "ann", "cat/0000.png", "keep", "--note", "fine", check=True
+    )
+    assert "ann voted keep (cat) on cat/0000.png" in out.stdout
+    queue = json.loads(run_cli("queue", p, "--annotator", "cyd", "--json", check=True).stdout)
+    assert [r["path"] for r in queue["images"]] == ["cat/0000.png"]
+    assert queue["images"][0]["votes"] == "1 of 2"
+    run_cli("vote", p, "--annotator", "bob", tiny_tree / "cat" / "0000.png", "dog", check=True)
+    run_cli("vote", p, "--annotator", "cyd", "cat/0000.png", "cat", check=True)
+    run_cli("vote", p, "--annotator", "ann", "dog/0000.png", "drop", check=True)
+    run_cli("vote", p, "--annotator", "bob", "dog/0000.png", "owl", check=True)
+
+    run_cli("consensus", p, "--format", "json", "-o", tmp_path / "c.json", check=True)
+    rows = {r["path"]: r for r in json.loads((tmp_path / "c.json").read_text())["images"]}
+    assert rows["cat/0000.png"]["consensus_label"] == "cat"
+    assert rows["cat/0000.png"]["state"] == "agreed" and rows["cat/0000.png"]["n_votes"] == 3
+    assert rows["dog/0000.png"]["needs_lead"] is True
+    table = _csv(run_cli("consensus", p, "--method", "dawid-skene", check=True).stdout)
+    assert {"path", "consensus_label", "consensus_quality", "n_votes", "agreement"} <= set(table[0])
+    assert [r["path"] for r in table] == ["cat/0000.png", "dog/0000.png"]
+    blind = _csv(run_cli("consensus", p, "--as", "cyd", check=True).stdout)
+    assert [r["path"] for r in blind] == ["cat/0000.png"]  # cyd has not voted on dog/0000.png
+    lead_view = _csv(run_cli("consensus", p, "--as", "lee", check=True).stdout)
+    assert len(lead_view) == 2
+
+    waiting = json.loads(
+        run_cli("queue", p, "--annotator", "lee", "--disagreements", "--json", check=True).stdout
+    )
+    cast = {v["annotator"]: v["vote"] for v in waiting["images"][0]["votes"]}
+    assert cast == {"ann": "drop", "bob": "owl"}
+    before = _count(p, decisions)
+    assert_one_error_line(
+        run_cli("resolve", p, "--lead", "ann", "dog/0000.png", "owl"), contains="not a lead"
+    )
+    assert _count(p, decisions) == before
+    run_cli("resolve", p, "--lead", "lee", "dog/0000.png", "owl", "--note", "owl", check=True)
+    final = _csv(run_cli("consensus", p, check=True).stdout)
+    assert {r["path"]: (r["state"], r["final_label"], r["source"]) for r in final} == {
+        "cat/0000.png": ("agreed", "cat", "consensus"),
+        "dog/0000.png": ("resolved", "owl", "lead"),
+    }
+    run_cli("review", "add", p, "owl/0003.png", check=True)
+    queue = json.loads(run_cli("queue", p, "--annotator", "ann", "--json", check=True).stdout)
+    assert [r["path"] for r in queue["images"]] == ["owl/0003.png"]
+
+    report = json.loads(run_cli("agreement", p, "--json", check=True).stdout)
+    assert report["project"]["votes"] == 5 and "cohen_kappa" in report
+    assert "Krippendorff" in run_cli("agreement", p, check=True).stdout
+
+    with Project.open(p) as project, project.store.read() as conn:
+        logged = conn.execute(sa.select(audit_log.c.action, audit_log.c.actor)).all()
+    assert logged.count(("vote", "ann")) == 2 and ("resolve", "lee") in logged
+    assert sum(1 for a, _ in logged if a == "consensus_run") == 5
+
+
+def test_votes_export_import_round_trip(project_dir: Path, tiny_tree: Path, tmp_path: Path) -> None:
+    p = project_dir
+    for who, path, what in [
+        ("ann", "cat/0001.png", "dog"),
+        ("ann", "cat/0001.png", "cat"),
+        ("bob", "cat/0001.png", "drop"),
+        ("cyd", "owl/0000.png", "unsure"),
+        ("bob", "owl/0000.png", "owl"),
+    ]:
+        run_cli("vote", p, "--annotator", who, path, what, check=True)
+    exported = tmp_path / "votes.csv"
+    run_cli("votes", "export", p, "-o", exported, check=True)
+    rows = _csv(exported.read_text())
+    assert [r["label"] for r in rows] == ["dog", "cat", "drop", "unsure", "owl"]
+    again = run_cli("votes", "import", p, exported, check=True)
+    assert "0 votes added, 5 already stored" in again.stdout
+    assert _count(p, votes) == 5
+    other = tmp_path / "other"
+    run_cli("init", other, "--images", tiny_tree, check=True)
+    run_cli("config", other, "votes_required", "2", check=True)
+    first = run_cli("votes", "import", other, exported, check=True)
+    assert "5 votes added" in first.stdout and "new annotators: ann, bob, cyd" in first.stdout
+    theirs = _csv(run_cli("consensus", other, check=True).stdout)
+    ours = _csv(run_cli("consensus", p, check=True).stdout)
+    assert theirs == ours
+    assert _csv(run_cli("votes", "export", other, check=True).stdout) == rows
+
+
+def test_votes_import_without_ids_is_idempotent(project_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "annotator,path,label,note\n"
+        "zoe,cat/0002.png,dog,\n"
+        "zoe,cat/0002.png,cat,second thoughts\n"
+        "zoe,cat/0002.png,dog,\n"
+        "yan,cat/0002.png,class:dog,\n",
+        encoding="utf-8",
+    )
+    assert "4 votes added" in run_cli("votes", "import", project_dir, source, check=True).stdout
+    assert "0 votes added" in run_cli("votes", "import", project_dir, source, check=True).stdout
+    rows = _csv(run_cli("consensus", project_dir, check=True).stdout)
+    assert rows[0]["consensus_label"] == "dog" and rows[0]["n_votes"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vote", "{p}", "--annotator", "zed", "cat/0000.png", "keep"], "unknown annotator"),
+        (["vote", "{p}", "--annotator", "ann", "cat/0000.png", "lion"], "unknown class"),
+        (["vote", "{p}", "--annotator", "ann", "cat/nope.png", "keep"], "no image"),
+        (["vote", "{p}", "--annotator", "ann", "/etc/passwd", "keep"], "not under the image root"),
+        (["vote", "{p}", "--annotator", "ann", "../x.png", "keep"], "escapes"),
+        (["annotators", "add", "{p}", "max", "--role", "boss"], "unknown role"),
+        (["resolve", "{p}", "--lead", "zed", "cat/0000.png", "keep"], "unknown annotator"),
+        (["review", "add", "{p}", "cat/0000.png", "cat/none.png"], "no image"),
+        (["queue", "{p}", "--annotator", "ann", "--disagreements"], "not a lead"),
+        (["consensus", "{p}", "--method", "crowdlab"], "needs a finished scan"),
+        (["consensus", "{p}", "--as", "zed"], "unknown annotator"),
+        (["votes", "import", "{p}", "{tmp}/missing.csv"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    shared_project: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    before = (_count(shared_project, votes), _count(shared_project, audit_log))
+    filled = [a.format(p=shared_project, tmp=tmp_path) for a in args]
+    assert_one_error_line(run_cli(*filled), contains=message)
+    assert (_count(shared_project, votes), _count(shared_project, audit_log)) == before
+
+
+def test_votes_import_checks_every_row_first(shared_project: Path, tmp_path: Path) -> None:
+    project_dir = shared_project
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        "annotator,path,label\nann,cat/0000.png,cat\nann,cat/0001.png,lion\nnew,dog/9.png,dog\n",
+        encoding="utf-8",
+    )
+    before = (_count(project_dir, votes), _count(project_dir, audit_log))
+    proc = run_cli("votes", "import", project_dir, source)
+    assert_one_error_line(proc, contains="line 3: unknown class 'lion'")
+    assert "and 1 more" in proc.stderr and "nothing was imported" in proc.stderr
+    assert (_count(project_dir, votes), _count(project_dir, audit_log)) == before
+    names = json.loads(run_cli("annotators", "list", project_dir, "--json", check=True).stdout)
+    assert "new" not in {a["name"] for a in names}
+    (tmp_path / "cols.csv").write_text("who,path,label\n", encoding="utf-8")
+    assert_one_error_line(
+        run_cli("votes", "import", project_dir, tmp_path / "cols.csv"), contains="missing annotator"
+    )
+
+
+def test_class_named_like_a_reserved_word(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "images", {"drop": 2, "cat": 2})
+    p = tmp_path / "p"
+    run_cli("init", p, "--images", root, check=True)
+    run_cli("annotators", "add", p, "ann", check=True)
+    out = run_cli("vote", p, "--annotator", "ann", "cat/0000.png", "class:drop", check=True)
+    assert "voted drop on" in out.stdout
+    run_cli("vote", p, "--annotator", "ann", "cat/0001.png", "drop", check=True)
+    rows = _csv(run_cli("votes", "export", p, check=True).stdout)
+    assert [r["label"] for r in rows] == ["class:drop", "drop"]
