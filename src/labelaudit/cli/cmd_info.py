@@ -52,6 +52,7 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
         print(
             f"  #{scan['id']} {scan['status']} {scan['kind']} {scan['model'] or ''} "
             f"({scan['n_images']} images)"
+            + (f" STALE: {'; '.join(scan['stale'])}" if scan.get("stale") else "")
         )
     print(f"votes       {info['votes']} by {len(info['annotators'])} annotators")
     for a in info["annotators"]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from labelaudit.core.audit.stale import scan_staleness
 from labelaudit.core.dataset.importer import duplicate_counts
 from labelaudit.core.dataset.problems import REASONS
 from labelaudit.core.store.engine import Store, public_url
@@ -71,12 +72,20 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
         ]
         vote_rows = conn.execute(
             sa.select(annotators.c.name, annotators.c.role, sa.func.count(votes.c.seq))
-            .select_from(annotators.outerjoin(votes, votes.c.annotator_id == annotators.c.id))
+            .select_from(
+                annotators.outerjoin(
+                    votes, (votes.c.annotator_id == annotators.c.id) & (votes.c.kind != "retract")
+                )
+            )
             .group_by(annotators.c.name, annotators.c.role)
             .order_by(annotators.c.name)
         )
         annotator_list = [{"name": n, "role": r, "votes": c} for n, r, c in vote_rows]
     groups, dup_images = duplicate_counts(store)
+    # Finished scans whose images, labels or classes no longer match the project: reasons, else [].
+    stale = scan_staleness(store) if any(s["status"] == "done" for s in scan_rows) else {}
+    for scan in scan_rows:
+        scan["stale"] = stale.get(scan["id"])
     return {
         "database": public_url(store.url),
         "images": totals,

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from labelaudit.core.errors import LabelauditError
+
 
 @dataclass(frozen=True)
 class ScanConfig:
@@ -30,6 +32,9 @@ class ScanConfig:
     flip: bool = False  # horizontal-flip augmentation (off: a mirrored digit is not a digit)
     workers: int | None = None  # DataLoader / decode workers
     threads: int | None = None  # torch intra-op threads (determinism is per thread count)
+    embed: bool = True  # also compute embeddings (N, D) from one network for all images
+    tta: bool = True  # test-time augmentation (shifts; mirror too when ``flip``) when predicting
+    calibrate: bool = True  # noise-aware temperature per fold (scan.calibrate), fit on other folds
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -53,3 +58,7 @@ class CVResult:
     fold: np.ndarray  # int8 (N,), the fold that held each image out
     embeddings: np.ndarray | None  # float32 (N, D) from ONE network for all images, or None
     info: dict[str, Any] = field(default_factory=dict)  # model, why, device, accuracy, timings
+
+
+class ScanResourceError(LabelauditError):
+    """The scan ran out of memory (host or GPU): a smaller --batch-size or --image-size helps."""

@@ -25,9 +25,9 @@ from labelaudit.core.errors import DiskFullError, StoreError, StoreLockedError
 
 T = TypeVar("T")
 
-# How long a writer keeps retrying a locked database before one clear error line.
-WRITE_RETRY_BUDGET_S = float(os.environ.get("LABELAUDIT_LOCK_TIMEOUT", "30"))
-BUSY_TIMEOUT_MS = int(min(5.0, WRITE_RETRY_BUDGET_S) * 1000)
+LOCK_TIMEOUT_ENV = "LABELAUDIT_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+BUSY_WAIT_S = 2.0  # SQLite's busy handler per statement; Store.write retries beyond it
 NETWORK_FILESYSTEMS = frozenset(
     {"nfs", "nfs4", "cifs", "smb", "smb2", "smbfs", "afs", "fuse.sshfs", "9p", "davfs", "ncpfs"}
 )
@@ -111,16 +111,23 @@ def _is_disk_full(exc: BaseException) -> bool:
 class Store:
     """One database: engine, transactions, bounded write retries."""
 
-    def __init__(self, url: URL, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: URL, *, echo: bool = False, lock_timeout_s: float | None = None
+    ) -> None:
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
+        #: How long a writer keeps retrying a locked database before one clear error line.
+        #: The app lowers it so that a locked database never freezes the window for long.
+        self.lock_timeout_s = (
+            lock_timeout_s
+            if lock_timeout_s is not None
+            else float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_S))
+        )
         if self.is_sqlite:
             engine = sa.create_engine(
-                url,
-                echo=echo,
-                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+                url, echo=echo, connect_args={"timeout": 0.0, "check_same_thread": False}
             )
-            _install_sqlite_hooks(engine)
+            _install_sqlite_hooks(engine, self)
         else:
             engine = sa.create_engine(url, echo=echo, pool_pre_ping=True)
         self.engine: Engine = engine
@@ -153,7 +160,7 @@ class Store:
 
         ``fn`` must be safe to re-run: all of its effects are rolled back when an attempt fails.
         """
-        deadline = time.monotonic() + (WRITE_RETRY_BUDGET_S if budget_s is None else budget_s)
+        deadline = time.monotonic() + (self.lock_timeout_s if budget_s is None else budget_s)
         attempt = 0
         while True:
             attempt += 1
@@ -178,12 +185,15 @@ class Store:
             return int(conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar() or 0)
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (pysqlite's is deferred)
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # SQLite's own busy wait covers short waits (readers, checkpoints); longer contention is
+        # retried by Store.write within the store's lock timeout.
+        busy_ms = int(min(BUSY_WAIT_S, store.lock_timeout_s) * 1000)
+        cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
@@ -192,6 +202,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("labelaudit_write", False)
+        if immediate:  # the store's lock timeout may have changed since this connection opened
+            busy_ms = int(min(BUSY_WAIT_S, store.lock_timeout_s) * 1000)
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

@@ -1,0 +1,203 @@
+"""``labelaudit scan PROJECT``: cross-validated CNN predictions (or your own) + cleanlab's audit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli.progress_bind import make_progress
+from labelaudit.core.audit.labels import FILTER_METHODS, QUALITY_METHODS
+from labelaudit.core.audit.run import ScanOutcome, ScanRequest, run_scan
+from labelaudit.core.errors import LabelauditError
+from labelaudit.core.scan.api import ScanConfig
+
+
+def request_from_args(args: argparse.Namespace) -> ScanRequest:
+    config = ScanConfig(
+        model=args.model,
+        linear_probe=args.linear_probe,
+        weights=args.weights,
+        folds=args.folds,
+        epochs=args.epochs,
+        image_size=args.image_size,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        flip=args.flip,
+        workers=args.workers,
+        threads=args.threads,
+        embed=not args.no_embed,
+        tta=not args.no_tta,
+    )
+    return ScanRequest(
+        config=config,
+        filter_by=args.filter_by,
+        quality_method=args.quality_method,
+        min_class_size=args.min_class_size,
+        pred_probs=args.pred_probs,
+        embeddings=args.embeddings,
+    )
+
+
+def _emit(event: dict[str, Any]) -> None:
+    """The final JSON line of ``--progress-json``: ``done`` or ``error``."""
+    event["time"] = round(time.time(), 3)
+    sys.stdout.write(json.dumps(event, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _error_event(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, LabelauditError):
+        return {"event": "error", "message": str(exc), "exit_code": exc.exit_code}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"event": "error", "message": "interrupted", "exit_code": 130}
+    return {"event": "error", "message": f"{type(exc).__name__}: {exc}", "exit_code": 70}
+
+
+def _run(args: argparse.Namespace) -> int:
+    request = request_from_args(args)
+    progress = make_progress(json_lines=args.progress_json)
+    started = time.monotonic()
+    try:
+        with open_project(args) as project:
+            outcome = run_scan(project.store, project.image_root, request, progress=progress)
+    except BaseException as exc:
+        if args.progress_json and not isinstance(exc, SystemExit):
+            _emit(_error_event(exc))
+        raise
+    elapsed = time.monotonic() - started
+    if args.progress_json:
+        _emit(_done_event(outcome, elapsed))
+    else:
+        print_outcome(outcome, project_dir=args.project, elapsed_s=elapsed)
+    return 0
+
+
+def _done_event(outcome: ScanOutcome, elapsed_s: float) -> dict[str, Any]:
+    summary = outcome.summary
+    return {
+        "event": "done",
+        "scan_id": outcome.scan_id,
+        "kind": outcome.kind,
+        "resumed_folds": outcome.resumed_folds,
+        "n_images": summary["n_images"],
+        "accuracy": summary["accuracy"],
+        "label_issues": summary["label_issues"]["flagged"],
+        "health_score": summary["health_score"],
+        "elapsed_s": round(elapsed_s, 2),
+    }
+
+
+def print_outcome(outcome: ScanOutcome, *, project_dir: Path, elapsed_s: float) -> None:
+    summary = outcome.summary
+    if outcome.resumed_folds:
+        print(f"resumed scan #{outcome.scan_id} from {outcome.resumed_folds} finished folds")
+    model = outcome.info.get("model") if outcome.kind == "cv" else "your own predictions"
+    print(
+        f"scan #{outcome.scan_id} done in {elapsed_s:.0f} s: {summary['n_images']} images, "
+        f"{summary['n_classes']} classes, {model}"
+    )
+    issues = summary["label_issues"]
+    print(
+        f"agreement with the given labels {100 * summary['accuracy']:.1f}%; "
+        f"{issues['flagged']} labels flagged (about {issues['estimated']} look wrong)"
+    )
+    print(
+        f"next: labelaudit summary {project_dir}   |   "
+        f"labelaudit issues {project_dir} -o issues.csv"
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "scan",
+        help="cross-validate a CNN and audit the labels with cleanlab",
+        description="Compute out-of-sample predicted probabilities for every valid image with "
+        "K-fold cross-validated CNNs (or read your own with --pred-probs), run cleanlab's label "
+        "audit, and store the results in the project. A killed or cancelled scan resumes from "
+        "its finished folds when run again with the same options.",
+    )
+    add_project_args(parser)
+    _add_model_args(parser)
+    _add_audit_args(parser)
+    parser.add_argument(
+        "--progress-json",
+        action="store_true",
+        help="progress as JSON lines on stdout, ending with a 'done' or 'error' event",
+    )
+    parser.set_defaults(func=_run)
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("model and training")
+    model.add_argument(
+        "--model",
+        default="auto",
+        metavar="NAME",
+        help="auto, small-cnn, resnet18, mobilenet_v3_small, ... (default auto: it says why)",
+    )
+    model.add_argument(
+        "--linear-probe",
+        action="store_true",
+        help="frozen pretrained backbone + cross-validated logistic regression",
+    )
+    model.add_argument("--weights", type=Path, metavar="PATH", help="backbone state_dict file")
+    model.add_argument("--folds", type=int, default=5, metavar="N", help="default 5")
+    for name in ("--epochs", "--image-size", "--batch-size", "--workers", "--threads"):
+        model.add_argument(name, type=int, default=None, metavar="N")
+    model.add_argument("--seed", type=int, default=0, metavar="N")
+    model.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps")
+    model.add_argument(
+        "--flip", action="store_true", help="horizontal-flip augmentation (off by default)"
+    )
+    model.add_argument(
+        "--no-embed",
+        action="store_true",
+        help="skip the embedding network fit on all images (no near-duplicate or outlier "
+        "check unless --embeddings)",
+    )
+    model.add_argument(
+        "--no-tta", action="store_true", help="no test-time augmentation when predicting"
+    )
+
+
+def _add_audit_args(parser: argparse.ArgumentParser) -> None:
+    audit = parser.add_argument_group("audit")
+    audit.add_argument(
+        "--min-class-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="classes with fewer images are reported, not flagged (default: --folds)",
+    )
+    audit.add_argument(
+        "--filter-by",
+        default="prune_by_noise_rate",
+        metavar="METHOD",
+        help=f"cleanlab find_label_issues method: {', '.join(FILTER_METHODS)}",
+    )
+    audit.add_argument(
+        "--quality-method",
+        default="self_confidence",
+        metavar="METHOD",
+        help=f"cleanlab label-quality score: {', '.join(QUALITY_METHODS)}",
+    )
+    audit.add_argument(
+        "--pred-probs",
+        type=Path,
+        metavar="FILE",
+        help="audit your own model's out-of-sample probabilities: a .npy (N x K, rows in the "
+        "order of 'labelaudit issues PROJECT --all --order path') or a CSV with a path column "
+        "and one column per class",
+    )
+    audit.add_argument(
+        "--embeddings",
+        type=Path,
+        metavar="FILE.npy",
+        help="your own embeddings (N x D) for near-duplicates and outliers; rows as --pred-probs",
+    )

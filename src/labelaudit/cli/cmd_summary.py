@@ -1,0 +1,81 @@
+"""``labelaudit summary PROJECT``: what the latest scan found, in plain words, and what to do."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import textwrap
+import time
+from typing import Any
+
+from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.core.audit.findings import scan_report
+from labelaudit.core.project import Project
+
+WIDTH = 100
+
+
+def _describe_scan(report: dict[str, Any]) -> str:
+    config = report["config"]
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report["created_at"]))
+    if report["kind"] == "pred_probs":
+        how = f"your own predictions ({config.get('pred_probs')})"
+    else:
+        probe = " linear probe" if config.get("linear_probe") else ""
+        how = f"{config.get('folds')}-fold {config.get('model')}{probe}"
+    return f"Scan #{report['scan_id']} ({how}, {when})"
+
+
+def print_summary(project: Project, *, as_json: bool = False) -> None:
+    report = scan_report(project.store)
+    if as_json:
+        print_json(report)
+        return
+    print(_describe_scan(report))
+    folder = shlex.quote(str(project.folder))
+    print(report["headline"])
+    stale = report["stale"]
+    if stale:
+        print(
+            textwrap.fill(
+                f"STALE: the project changed since this scan ({'; '.join(stale)}); run "
+                "'labelaudit scan' again.",
+                WIDTH,
+            )
+        )
+    for finding in report["findings"]:
+        print()
+        print(f"{finding['topic'].replace('_', ' ').upper()} [{finding['severity']}]")
+        print(textwrap.fill(finding["text"], WIDTH, initial_indent="  ", subsequent_indent="  "))
+        advice = finding["advice"]
+        for command in ("gui", "issues", "config"):  # the advice's commands, ready to paste
+            advice = advice.replace(
+                f"labelaudit {command} PROJECT", f"labelaudit {command} {folder}"
+            )
+        print(
+            textwrap.fill(
+                "What to do: " + advice,
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="  ",
+            )
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    with open_project(args) as project:
+        print_summary(project, as_json=args.json)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "summary",
+        help="what the latest scan found, in plain words",
+        description="The dataset-level findings of the latest scan: how many labels look wrong "
+        "and in which classes, which classes overlap, how imbalanced the classes are, "
+        "duplicates, outliers, and what to do about each.",
+    )
+    add_project_args(parser)
+    parser.add_argument("--json", action="store_true", help="the summary and findings as JSON")
+    parser.set_defaults(func=_run)

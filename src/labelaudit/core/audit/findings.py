@@ -1,0 +1,253 @@
+"""The dataset-level findings of a scan in plain words, each with what to do about it.
+
+Input: the ``summary`` JSON a scan stores (see ``analyze._summary``). Output: ``Finding`` records
+that the CLI prints (``labelaudit summary``) and the app shows; their order is the order of
+importance for a user whose model trains badly: wrong labels, confused classes, imbalance,
+duplicates, outliers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from labelaudit.core.audit.results import latest_scan_id, load_results
+from labelaudit.core.audit.stale import scan_staleness
+from labelaudit.core.errors import InputError
+from labelaudit.core.store.engine import Store
+
+MAX_CLASSES_NAMED = 5
+SEVERE_IMBALANCE = 10.0
+MODERATE_IMBALANCE = 3.0
+WEAK_MODEL_ACCURACY = 0.6
+
+
+@dataclass(frozen=True)
+class Finding:
+    topic: str  # labels | overlap | imbalance | small_classes | duplicates | outliers | model
+    severity: str  # high | medium | low | info
+    text: str
+    advice: str
+
+    def as_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _model_finding(summary: dict[str, Any], kind: str) -> Finding:
+    model = summary.get("model") or {}
+    name = model.get("model") or ("your model" if kind == "pred_probs" else "the model")
+    accuracy = summary["accuracy"]
+    where = "your predictions agree" if kind == "pred_probs" else f"cross-validated {name} agrees"
+    severity = "high" if accuracy < WEAK_MODEL_ACCURACY else "medium" if accuracy < 0.85 else "info"
+    advice = (
+        "Low agreement means either many wrong labels or a model too weak for the data; the "
+        "findings below say which. Label flags are only as good as this accuracy: with a "
+        "stronger model (pretrained features: --model resnet18 --linear-probe) fewer real "
+        "errors hide."
+        if accuracy < 0.85
+        else "The model is strong enough for its disagreements to be worth reviewing."
+    )
+    return Finding(
+        "model",
+        severity,
+        f"{summary['n_images']} images, {summary['n_classes']} classes: {where} with the given "
+        f"labels on {_pct(accuracy)} of the images.",
+        advice,
+    )
+
+
+def _label_finding(summary: dict[str, Any]) -> Finding:
+    issues = summary["label_issues"]
+    n = summary["n_images"]
+    worst = sorted(
+        ((c["flagged"], name, c) for name, c in issues["by_class"].items() if c["flagged"]),
+        key=lambda t: (-t[0], t[1]),
+    )[:MAX_CLASSES_NAMED]
+    named = ", ".join(
+        f"{name} ({flagged} of {c['images']}, {_pct(flagged / max(c['images'], 1))})"
+        for flagged, name, c in worst
+    )
+    health = summary["health_score"]
+    severity = "high" if health < 0.85 else "medium" if issues["flagged"] else "info"
+    text = (
+        f"About {issues['estimated']} of {n} labels ({_pct(1 - health)}) look wrong (cleanlab's "
+        f"label health score {health:.3f}); {issues['flagged']} images are flagged"
+        + (f", most in: {named}." if named else ".")
+    )
+    if summary["accuracy"] < WEAK_MODEL_ACCURACY:
+        text += (
+            " The model agrees with so few labels that these are candidates to look at, not "
+            "verdicts: a weak model also disagrees with right labels."
+        )
+    if not issues["flagged"]:
+        return Finding("labels", "info", text, "No label stands out as wrong; nothing to review.")
+    return Finding(
+        "labels",
+        severity,
+        text,
+        "Review the flagged images, worst first: 'labelaudit gui PROJECT', or "
+        "'labelaudit issues PROJECT -o issues.csv' for a list with the suggested label. "
+        "Fixing wrong labels usually gains more accuracy than a bigger model.",
+    )
+
+
+def _overlap_finding(summary: dict[str, Any]) -> Finding | None:
+    pairs = summary.get("overlapping_classes") or []
+    if not pairs:
+        return None
+    described = "; ".join(
+        f"{p['a']} and {p['b']} (about {p['overlap']} images, {_pct(p['share_of_smaller'])} of "
+        "the smaller class)"
+        for p in pairs[:MAX_CLASSES_NAMED]
+    )
+    top = pairs[0]["share_of_smaller"]
+    return Finding(
+        "overlap",
+        "high" if top >= 0.2 else "medium",
+        f"Classes that get confused with each other: {described}.",
+        "Write down how to tell each pair apart and relabel their flagged images; if the "
+        "difference does not matter for your task, merge the pair into one class.",
+    )
+
+
+def _imbalance_finding(summary: dict[str, Any]) -> Finding:
+    info = summary["imbalance"]
+    ratio = info["ratio"]
+    big, small = info["largest"], info["smallest"]
+    if big["images"] == small["images"]:
+        text = f"Every class with images has {big['images']} of them."
+    else:
+        text = (
+            f"Largest class {big['class']} has {big['images']} images, smallest "
+            f"{small['class']} has {small['images']}: a ratio of {ratio:.1f}."
+        )
+    if info["empty_classes"]:
+        text += f" Classes with no valid image: {', '.join(info['empty_classes'])}."
+    if ratio >= MODERATE_IMBALANCE:
+        severity = "high" if ratio >= SEVERE_IMBALANCE else "medium"
+        advice = (
+            f"Collect more images of the small classes, or rebalance when exporting (class "
+            f"weights or oversampling); a model may otherwise rarely predict {small['class']}."
+        )
+        return Finding("imbalance", severity, text, advice)
+    return Finding("imbalance", "info", text, "The classes are reasonably balanced.")
+
+
+def _small_class_finding(summary: dict[str, Any]) -> Finding | None:
+    small = summary.get("small_classes") or []
+    if not small:
+        return None
+    listed = ", ".join(f"{c['class']} ({c['images']})" for c in small)
+    minimum = summary["options"]["min_class_size"]
+    return Finding(
+        "small_classes",
+        "medium",
+        f"Classes with fewer than {minimum} images are too small to audit, and their labels "
+        f"are not flagged: {listed}.",
+        "Add images to these classes, merge them into a related class, or drop them.",
+    )
+
+
+def _duplicate_findings(summary: dict[str, Any]) -> list[Finding]:
+    found: list[Finding] = []
+    exact = summary["duplicates"]["exact"]
+    if exact["groups"]:
+        conflict = exact["conflicting_label_groups"]
+        found.append(
+            Finding(
+                "duplicates",
+                "high" if conflict else "low",
+                f"{exact['images']} images are exact copies of another ({exact['groups']} "
+                f"groups); {conflict} groups carry different labels for the same picture.",
+                "Copies with different labels are certain label errors: settle one label. Keep "
+                "one copy of each in the export, or copies leak between train and test splits "
+                "(scans already keep them in one fold).",
+            )
+        )
+    near = summary["duplicates"].get("near")
+    if near and near["groups"]:
+        found.append(
+            Finding(
+                "duplicates",
+                "medium" if near["conflicting_label_groups"] else "low",
+                f"{near['images']} images fall into {near['groups']} groups of near-duplicates "
+                f"(exact copies included); {near['conflicting_label_groups']} groups mix labels.",
+                "Look at the groups (review type near_duplicate: 'labelaudit config PROJECT "
+                "review_issue_types label,near_duplicate'); keep one image per group when "
+                "splitting train and test.",
+            )
+        )
+    return found
+
+
+def _outlier_finding(summary: dict[str, Any]) -> Finding | None:
+    outliers = summary.get("outliers")
+    if not outliers or not outliers["flagged"]:
+        return None
+    return Finding(
+        "outliers",
+        "low",
+        f"{outliers['flagged']} images look unlike the rest ({outliers['rule']}).",
+        "Check them: images from another domain, blank or corrupt pictures, or rare cases that "
+        "deserve more examples. Add the review type outlier to review them in the app.",
+    )
+
+
+def findings(summary: dict[str, Any], *, kind: str = "cv") -> list[Finding]:
+    """Every finding of one scan's summary, most important first."""
+    listed = [
+        _model_finding(summary, kind),
+        _label_finding(summary),
+        _overlap_finding(summary),
+        _imbalance_finding(summary),
+        _small_class_finding(summary),
+        *_duplicate_findings(summary),
+        _outlier_finding(summary),
+    ]
+    return [f for f in listed if f is not None]
+
+
+TOPIC_WORDS = {
+    "model": "low agreement between model and labels",
+    "labels": "wrong labels",
+    "overlap": "overlapping classes",
+    "imbalance": "class imbalance",
+    "small_classes": "classes too small to audit",
+    "duplicates": "duplicates",
+    "outliers": "outliers",
+}
+
+
+def headline(found: list[Finding]) -> str:
+    """One line naming the problems worth acting on, most severe first."""
+    ranked = [f for level in ("high", "medium") for f in found if f.severity == level]
+    words = list(dict.fromkeys(TOPIC_WORDS[f.topic] for f in ranked))
+    if not words:
+        return "No major problem found."
+    return "Main problems, most serious first: " + ", ".join(words) + "."
+
+
+def scan_report(store: Store) -> dict[str, Any]:
+    """The latest finished scan: its summary, findings in plain words, and staleness."""
+    with store.read() as conn:
+        scan_id = latest_scan_id(conn)
+    if scan_id is None:
+        raise InputError("no finished scan yet: run 'labelaudit scan PROJECT' first")
+    results = load_results(store, scan_id, names=())
+    assert results is not None
+    stale = scan_staleness(store, [scan_id]).get(scan_id, [])
+    found = findings(results.summary, kind=results.kind)
+    return {
+        "scan_id": scan_id,
+        "kind": results.kind,
+        "created_at": results.created_at,
+        "config": results.config,
+        "stale": stale,
+        "summary": results.summary,
+        "headline": headline(found),
+        "findings": [f.as_json() for f in found],
+    }

@@ -1,0 +1,374 @@
+"""``labelaudit scan``: cross-validated predictions (or the user's own), the audit, the store.
+
+A CV scan: load the valid images (status ok and labelled), freeze the class names, create the
+``scans`` row (status running, config, library versions, host, pid, heartbeat), run
+``scan.cv.cross_validate`` with each finished fold saved in its own transaction, audit, then
+publish every array, the summary and the timings in ONE transaction that sets status ``done``.
+Ctrl-C marks the scan cancelled; a killed or cancelled scan with the same config, images, labels
+and classes is resumed from its finished folds by the next ``labelaudit scan``.
+
+Bring-your-own predictions (``--pred-probs``) are validated completely first; the scan row and its
+results are then written together in one transaction, so bad input stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from labelaudit.core.audit import inputs, scan_rows
+from labelaudit.core.audit.analyze import AuditOptions, AuditResult, audit_predictions
+from labelaudit.core.audit.results import save_arrays, save_class_arrays
+from labelaudit.core.dataset.catalog import Catalog, load_catalog
+from labelaudit.core.errors import Cancelled, InputError, LabelauditError, StoreError
+from labelaudit.core.paths import disk_path
+from labelaudit.core.progress import NullProgress, Progress
+from labelaudit.core.scan.api import ScanConfig
+from labelaudit.core.store.auditlog import log_action
+from labelaudit.core.store.engine import Store
+from labelaudit.core.store.schema import scans
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    config: ScanConfig = field(default_factory=ScanConfig)
+    filter_by: str = "prune_by_noise_rate"
+    quality_method: str = "self_confidence"
+    min_class_size: int | None = None  # None: the number of folds
+    pred_probs: Path | None = None  # .npy (documented row order) or CSV with a path column
+    embeddings: Path | None = None  # .npy, rows as pred_probs
+
+    def audit_options(self) -> AuditOptions:
+        size = self.min_class_size if self.min_class_size is not None else self.config.folds
+        if size < 1:
+            raise InputError(f"--min-class-size must be at least 1, got {size}")
+        return AuditOptions(self.filter_by, self.quality_method, size)
+
+
+@dataclass
+class ScanOutcome:
+    scan_id: int
+    kind: str  # cv | pred_probs
+    summary: dict[str, Any]
+    timings: dict[str, float]
+    resumed_folds: int = 0  # folds reused from an interrupted run
+    info: dict[str, Any] = field(default_factory=dict)  # the engine's CVResult.info
+
+
+def run_scan(
+    store: Store, image_root: Path, request: ScanRequest, *, progress: Progress | None = None
+) -> ScanOutcome:
+    progress = progress or NullProgress()
+    started = time.perf_counter()
+    options = request.audit_options()
+    catalog = scan_catalog(store)
+    if request.pred_probs is not None:
+        outcome = _byo_scan(store, image_root, catalog, request, options, progress)
+    else:
+        outcome = _cv_scan(store, image_root, catalog, request, options, progress)
+    outcome.timings["total_s"] = time.perf_counter() - started
+    return outcome
+
+
+def scan_catalog(store: Store) -> Catalog:
+    """The valid images, or one InputError line when a scan cannot run on them."""
+    catalog = load_catalog(store, valid_only=True)
+    if len(catalog) == 0:
+        raise InputError("no valid images to scan (every image is broken, missing or unlabelled)")
+    present = np.unique(catalog.labels)
+    if present.size < 2:
+        names = ", ".join(catalog.class_names[i] for i in present) or "none"
+        raise InputError(
+            f"a scan needs at least 2 classes with valid images; this project has {present.size} "
+            f"({names})"
+        )
+    return catalog
+
+
+def _byo_scan(
+    store: Store,
+    image_root: Path,
+    catalog: Catalog,
+    request: ScanRequest,
+    options: AuditOptions,
+    progress: Progress,
+) -> ScanOutcome:
+    assert request.pred_probs is not None and catalog.paths is not None
+    with store.read() as conn:
+        scan_rows.check_not_running(conn)
+    started = time.perf_counter()
+    pred_probs, file_rows = inputs.read_pred_probs(
+        request.pred_probs,
+        paths=catalog.paths,
+        class_names=catalog.class_names,
+        image_root=image_root,
+    )
+    embeddings = None
+    if request.embeddings is not None:
+        embeddings = inputs.read_embeddings(request.embeddings, file_rows=file_rows)
+    timings = {"read_s": time.perf_counter() - started}
+    result = _audit(catalog, pred_probs, embeddings, options, progress, timings)
+    config = {
+        "model": "own predictions",
+        "pred_probs": str(request.pred_probs),
+        "embeddings": str(request.embeddings) if request.embeddings else None,
+        "audit": options.as_json(),
+    }
+
+    def publish(conn: Connection) -> int:
+        scan_rows.lock_scans(conn)
+        scan_rows.refuse_if_running(conn)
+        scan_id = scan_rows.create_scan(
+            conn,
+            kind="pred_probs",
+            status="done",
+            config=config,
+            class_names=catalog.class_names,
+            n_images=len(catalog),
+        )
+        no_fold = np.full(len(catalog), -1, dtype=np.int8)  # predictions brought by the user
+        publish_results(conn, scan_id, result, timings, fold=no_fold)
+        return scan_id
+
+    scan_id = _timed_write(store, publish, timings)
+    return ScanOutcome(scan_id, "pred_probs", result.summary, timings)
+
+
+def _audit(
+    catalog: Catalog,
+    pred_probs: np.ndarray,
+    embeddings: np.ndarray | None,
+    options: AuditOptions,
+    progress: Progress,
+    timings: dict[str, float],
+) -> AuditResult:
+    started = time.perf_counter()
+    result = audit_predictions(
+        catalog.labels,
+        pred_probs,
+        image_ids=catalog.image_ids,
+        class_names=catalog.class_names,
+        options=options,
+        embeddings=embeddings,
+        dup_group=catalog.dup_group,
+        progress=progress,
+    )
+    timings.update(result.timings)
+    timings["audit_s"] = time.perf_counter() - started
+    return result
+
+
+def publish_results(
+    conn: Connection,
+    scan_id: int,
+    result: AuditResult,
+    timings: dict[str, float],
+    *,
+    fold: np.ndarray | None,
+    summary_extra: dict[str, Any] | None = None,
+) -> None:
+    """Every array, the summary and status ``done``: called inside the publishing transaction."""
+    arrays = dict(result.arrays)
+    if fold is not None:
+        arrays["fold"] = fold.astype(np.int8)
+    scan_rows.drop_fold_arrays(conn, scan_id)
+    save_arrays(conn, scan_id, arrays)
+    save_class_arrays(conn, scan_id, result.class_arrays)
+    summary = {**result.summary, **(summary_extra or {})}
+    conn.execute(
+        sa.update(scans)
+        .where(scans.c.id == scan_id)
+        .values(
+            status="done",
+            finished_at=time.time(),
+            heartbeat_at=time.time(),
+            summary=json.dumps(summary, sort_keys=True, default=str, ensure_ascii=False),
+            timings=json.dumps({k: round(v, 3) for k, v in timings.items()}, sort_keys=True),
+            error=None,
+        )
+    )
+    issues = result.summary["label_issues"]["flagged"]
+    log_action(conn, "scan", target=f"scan:{scan_id}", details={"label_issues": issues})
+
+
+def _timed_write(store: Store, fn: Any, timings: dict[str, float]) -> int:
+    started = time.perf_counter()
+    scan_id = int(store.write(fn))
+    timings["store_s"] = time.perf_counter() - started
+    return scan_id
+
+
+def _cv_scan(
+    store: Store,
+    image_root: Path,
+    catalog: Catalog,
+    request: ScanRequest,
+    options: AuditOptions,
+    progress: Progress,
+) -> ScanOutcome:
+    assert catalog.paths is not None
+    engine = _engine()
+    with store.read() as conn:
+        scan_rows.check_not_running(conn)
+    embeddings = _user_embeddings(request, catalog)
+    resolved, why = engine.resolve_config(
+        request.config, n_classes=len(catalog.class_names), n_images=len(catalog)
+    )
+    if why:
+        progress.message(why)
+    config = {**resolved.as_json(), "model_why": why, "audit": options.as_json()}
+    if request.embeddings is not None:
+        config["embeddings"] = str(request.embeddings)
+    scan_id, resumed = _start_or_resume(store, catalog, config)
+    if resumed:
+        progress.message(
+            f"resuming scan #{scan_id}: {resumed} of {resolved.folds} folds already done"
+        )
+    job = _CvJob(
+        store=store,
+        scan_id=scan_id,
+        catalog=catalog,
+        paths=[disk_path(image_root, p) for p in catalog.paths],
+        config=resolved,
+        options=options,
+        embeddings=embeddings,
+        resumed=resumed,
+    )
+    with scan_rows.Heartbeat(store, scan_id):
+        return _run_cv_recorded(job, progress)
+
+
+def _user_embeddings(request: ScanRequest, catalog: Catalog) -> np.ndarray | None:
+    """``--embeddings`` beside a CV scan: rows in the documented (sorted-path) order."""
+    if request.embeddings is None:
+        return None
+    assert catalog.paths is not None
+    file_rows = np.empty(len(catalog), dtype=np.int64)
+    file_rows[inputs.documented_row_order(catalog.paths)] = np.arange(len(catalog))
+    return inputs.read_embeddings(request.embeddings, file_rows=file_rows)
+
+
+def _run_cv_recorded(job: _CvJob, progress: Progress) -> ScanOutcome:
+    """Run the job; a cancel or failure is recorded on the scan row (folds kept for a resume)."""
+    try:
+        return _run_cv(job, progress)
+    except (KeyboardInterrupt, Cancelled):
+        scan_rows.mark_ended(
+            job.store, job.scan_id, status="cancelled", error="cancelled by the user"
+        )
+        raise Cancelled(
+            f"scan #{job.scan_id} cancelled; its finished folds are kept: run the same "
+            "'labelaudit scan' again to resume"
+        ) from None
+    except BaseException as exc:
+        scan_rows.mark_ended(job.store, job.scan_id, status="failed", error=_describe(exc))
+        if _is_oom(exc) and not isinstance(exc, LabelauditError):
+            raise InputError(
+                f"the scan ran out of memory ({_describe(exc)}); try a smaller --batch-size "
+                "or --image-size"
+            ) from None
+        raise
+
+
+def _engine() -> Any:
+    try:
+        from labelaudit.core.scan import cv
+    except ImportError as exc:
+        raise InputError(
+            f"scans need torch and torchvision ({exc}); install them with "
+            "pip install 'labelaudit[scan]', or audit your own model's predictions with "
+            "--pred-probs FILE"
+        ) from None
+    return cv
+
+
+def _start_or_resume(store: Store, catalog: Catalog, config: dict[str, Any]) -> tuple[int, int]:
+    def apply(conn: Connection) -> tuple[int, int]:
+        scan_rows.lock_scans(conn)
+        scan_rows.refuse_if_running(conn)
+        found = scan_rows.find_resumable(
+            conn,
+            config=config,
+            class_names=catalog.class_names,
+            image_ids=catalog.image_ids,
+            labels=catalog.labels,
+        )
+        if found is not None:
+            scan_rows.claim(conn, found[0])
+            return found
+        scan_id = scan_rows.create_scan(
+            conn,
+            kind="cv",
+            status="running",
+            config=config,
+            class_names=catalog.class_names,
+            n_images=len(catalog),
+        )
+        # The inputs a later run compares against before resuming.
+        scan_rows.put_scan_inputs(conn, scan_id, catalog.image_ids, catalog.labels)
+        return scan_id, 0
+
+    return store.write(apply)
+
+
+@dataclass(frozen=True)
+class _CvJob:
+    store: Store
+    scan_id: int
+    catalog: Catalog
+    paths: list[Path]  # on disk, catalog order
+    config: ScanConfig  # resolved
+    options: AuditOptions
+    embeddings: np.ndarray | None  # the user's, else the engine's
+    resumed: int
+
+
+def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
+    from labelaudit.core.scan.cv import cross_validate
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    cv = cross_validate(
+        job.paths,
+        job.catalog.labels,
+        n_classes=len(job.catalog.class_names),
+        groups=job.catalog.dup_group,
+        config=job.config,
+        progress=progress,
+        checkpoint=scan_rows.StoreCheckpoint(job.store, job.scan_id),
+    )
+    timings["cv_s"] = time.perf_counter() - started
+    pred_probs = np.asarray(cv.pred_probs, dtype=np.float32)
+    features = job.embeddings if job.embeddings is not None else cv.embeddings
+    result = _audit(job.catalog, pred_probs, features, job.options, progress, timings)
+    extra = {"model": _json_safe(cv.info), "resumed_folds": job.resumed}
+
+    def publish(conn: Connection) -> int:
+        if not scan_rows.still_ours(conn, job.scan_id):
+            raise StoreError(f"scan #{job.scan_id} was taken over by another process; not saved")
+        publish_results(conn, job.scan_id, result, timings, fold=cv.fold, summary_extra=extra)
+        return job.scan_id
+
+    _timed_write(job.store, publish, timings)
+    summary = {**result.summary, **extra}
+    return ScanOutcome(job.scan_id, "cv", summary, timings, job.resumed, dict(cv.info))
+
+
+def _json_safe(info: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(json.dumps(info, default=str)))
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]

@@ -1,0 +1,58 @@
+"""The app's actions and their keys: every key works anywhere in the window except while typing
+in a text field (Qt gives printable keys to the focused line edit first)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+N_CLASS_KEYS = 9
+
+
+def _action(
+    parent: QWidget, text: str, *keys: str | QKeySequence.StandardKey, tip: str = ""
+) -> QAction:
+    action = QAction(text, parent)
+    sequences = [QKeySequence(k) for k in keys]
+    if sequences:
+        action.setShortcuts(sequences)
+    action.setToolTip(f"{tip or text} ({sequences[0].toString()})" if sequences else tip or text)
+    parent.addAction(action)  # shortcuts work even when the menu bar is hidden
+    return action
+
+
+class Actions(QObject):
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        w = window
+        # File
+        self.open_project = _action(w, "&Open project…", QKeySequence.StandardKey.Open)
+        self.new_project = _action(w, "&New project…", QKeySequence.StandardKey.New)
+        self.close_project = _action(w, "&Close project")
+        self.who = _action(w, "&Who is working…")
+        self.quit = _action(w, "&Quit", QKeySequence.StandardKey.Quit)
+        # Review
+        self.keep = _action(w, "&Keep", "K", tip="keep the given label")
+        self.drop = _action(w, "&Drop", "D", tip="not a valid image of any class")
+        self.unsure = _action(w, "&Unsure", "U", tip="abstain")
+        self.relabel = [
+            _action(w, str(i), str(i), tip=f"relabel to class {i}")
+            for i in range(1, N_CLASS_KEYS + 1)
+        ]
+        self.pick_class = _action(w, "Other class…", "C", tip="choose any class by name")
+        self.next = _action(w, "&Next", "N", "Space", tip="next image")
+        self.previous = _action(w, "&Previous", "Backspace", tip="previous image")
+        self.next_needing = _action(w, "Next needing &me", "J", tip="next image needing my vote")
+        self.undo = _action(w, "&Undo", QKeySequence.StandardKey.Undo)
+        self.redo = _action(w, "&Redo", "Ctrl+Shift+Z", "Ctrl+Y")
+        # View
+        self.zoom_in = _action(w, "Larger tiles", "Ctrl++", "Ctrl+=")
+        self.zoom_out = _action(w, "Smaller tiles", "Ctrl+-")
+        self.refresh = _action(w, "Refresh", QKeySequence.StandardKey.Refresh)
+        # Scan
+        self.scan = _action(w, "Run &scan…")
+
+    @property
+    def decisions(self) -> list[QAction]:
+        return [self.keep, self.drop, self.unsure, *self.relabel, self.pick_class]

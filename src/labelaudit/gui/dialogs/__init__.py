@@ -1,0 +1,1 @@
+"""Dialogs: who is working, new project, scan."""

@@ -1,0 +1,207 @@
+"""Run a scan from the app: options, a progress bar with fold, epoch and ETA, and Cancel."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labelaudit.gui.session import ReviewSession
+from labelaudit.gui.workers.scan_process import ScanProcess, scan_command
+
+MODELS = ("auto", "small-cnn", "resnet18", "mobilenet_v3_small")
+FOLD_STEP = re.compile(r"fold (\d+)/(\d+)")
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = max(0, int(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+class ScanDialog(QDialog):
+    scan_finished = Signal(bool, str)  # success, message
+
+    def __init__(self, session: ReviewSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.process = ScanProcess(self)
+        self._step_started = time.monotonic()
+        self._step_name = ""
+        self._build_ui()
+        self._connect()
+
+    def _build_ui(self) -> None:
+        self.setWindowTitle("Scan")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.model = QComboBox()
+        self.model.setEditable(True)
+        self.model.addItems(list(MODELS))
+        self.linear_probe = QCheckBox("frozen pretrained backbone + logistic regression")
+        self.folds = _spin(2, 20, 5)
+        self.epochs = _spin(0, 500, 0, special="auto")
+        self.image_size = _spin(0, 1024, 0, special="auto")
+        self.seed = _spin(0, 2**31 - 1, 0)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        self.flip = QCheckBox("horizontal-flip augmentation")
+        for label, widget in (
+            ("Model", self.model),
+            ("", self.linear_probe),
+            ("Folds", self.folds),
+            ("Epochs", self.epochs),
+            ("Image size", self.image_size),
+            ("Seed", self.seed),
+            ("Device", self.device),
+            ("", self.flip),
+        ):
+            form.addRow(label, widget)
+        layout.addLayout(form)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 100)
+        self.status = QLabel("Ready. The scan runs in its own process; the app stays usable.")
+        self.status.setWordWrap(True)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start scan")
+        self.cancel_button = QPushButton("Close")
+        buttons.addStretch(1)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+        for widget in (self.bar, self.status, self.log):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        self.resize(520, 520)
+
+    def _connect(self) -> None:
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self._cancel_or_close)
+        self.process.event.connect(self._on_event)
+        self.process.finished.connect(self._on_finished)
+
+    def options(self) -> list[str]:
+        args = ["--model", self.model.currentText().strip() or "auto"]
+        args += ["--folds", str(self.folds.value()), "--seed", str(self.seed.value())]
+        args += ["--device", self.device.currentText()]
+        if self.epochs.value():
+            args += ["--epochs", str(self.epochs.value())]
+        if self.image_size.value():
+            args += ["--image-size", str(self.image_size.value())]
+        if self.linear_probe.isChecked():
+            args.append("--linear-probe")
+        if self.flip.isChecked():
+            args.append("--flip")
+        return args
+
+    def start(self) -> None:
+        project = self.session.project
+        if project is None or self.process.running:
+            return
+        argv = scan_command(project.folder, self.options(), db_url=self.session.db_url)
+        self.log.appendPlainText("$ labelaudit " + " ".join(argv[3:]))
+        self.bar.setValue(0)
+        self.status.setText("starting…")
+        self.start_button.setEnabled(False)
+        self.cancel_button.setText("Cancel")
+        self.process.start(argv)
+
+    def _cancel_or_close(self) -> None:
+        if self.process.running:
+            self.status.setText("cancelling… (finished folds are kept for a resume)")
+            self.process.cancel()
+        else:
+            self.close()
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            self._step_name = str(event.get("step", ""))
+            self._step_started = time.monotonic()
+            self.bar.setValue(0)
+            self.status.setText(self._step_name)
+        elif kind == "update":
+            self._show_update(event)
+        elif kind == "message":
+            self.log.appendPlainText(str(event.get("text", "")))
+        elif kind == "done":
+            self.bar.setValue(100)
+            self.log.appendPlainText(
+                f"scan #{event.get('scan_id')} done: {event.get('label_issues')} labels flagged"
+            )
+
+    def _show_update(self, event: dict[str, Any]) -> None:
+        done, total = event.get("done") or 0, event.get("total")
+        if total:
+            self.bar.setValue(int(100 * done / total))
+        step = str(event.get("step", self._step_name))
+        parts = [step]
+        if event.get("epoch"):
+            parts.append(f"epoch {event['epoch']}/{event.get('epochs', '?')}")
+        parts.append(f"ETA {format_eta(self._overall_eta(step, event.get('eta_s')))}")
+        self.status.setText(" · ".join(parts))
+
+    def _overall_eta(self, step: str, step_eta: float | None) -> float | None:
+        """The step's ETA plus the folds still to come, each as long as this one."""
+        match = FOLD_STEP.match(step)
+        if step_eta is None or match is None:
+            return step_eta
+        fold, folds = int(match.group(1)), int(match.group(2))
+        per_fold = (time.monotonic() - self._step_started) + step_eta
+        return step_eta + (folds - fold) * per_fold
+
+    def _on_finished(self, code: int, error: str) -> None:
+        self.start_button.setEnabled(True)
+        self.cancel_button.setText("Close")
+        if code == 0:
+            self.status.setText("Scan finished: results are in the grid.")
+            self.scan_finished.emit(True, "scan finished")
+        else:
+            text = error or f"the scan exited with code {code}"
+            self.status.setText(f"Scan stopped: {text}")
+            self.log.appendPlainText(text)
+            self.scan_finished.emit(False, text)
+
+    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self.process.running:
+            self.process.cancel()
+            self.process.wait(KILL_WAIT_MS)
+            if self.process.running:
+                self.process.process.kill()
+                self.process.wait(2000)
+        super().closeEvent(event)
+
+
+KILL_WAIT_MS = 10_000
+
+
+def _spin(low: int, high: int, value: int, *, special: str | None = None) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    if special:
+        box.setSpecialValueText(special)
+    return box

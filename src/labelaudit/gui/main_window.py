@@ -1,0 +1,392 @@
+"""The main window: menus, class sidebar, grid with filters, detail pane, noise matrix, summary.
+
+It wires widgets to the session; the work itself is in the session and the core.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labelaudit.core.consensus.annotators import get_annotator
+from labelaudit.core.errors import LabelauditError
+from labelaudit.core.project import PROJECT_FILE
+from labelaudit.core.views import Filters, noise_matrix
+from labelaudit.gui.actions import Actions
+from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
+from labelaudit.gui.dialogs.class_picker import ClassPicker
+from labelaudit.gui.dialogs.new_project_dialog import NewProjectDialog
+from labelaudit.gui.dialogs.scan_dialog import ScanDialog
+from labelaudit.gui.prefs import Prefs
+from labelaudit.gui.session import ERROR, INFO, WARNING, ReviewSession
+from labelaudit.gui.views.noise_matrix import NoisePanel
+from labelaudit.gui.views.thumb_grid import ThumbGrid
+from labelaudit.gui.widgets.agreement_panel import AgreementPanel
+from labelaudit.gui.widgets.class_sidebar import ClassSidebar
+from labelaudit.gui.widgets.detail_pane import DetailPane
+from labelaudit.gui.widgets.filter_bar import FilterBar
+from labelaudit.gui.widgets.message_bar import MessageBar
+from labelaudit.gui.widgets.summary_panel import SummaryPanel
+from labelaudit.gui.widgets.vote_bar import VoteBar
+from labelaudit.gui.workers.thumbs import ThumbLoader, ThumbSource
+
+POLL_MS = 2000
+APP_NAME = "labelaudit"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        session: ReviewSession | None = None,
+        prefs: Prefs | None = None,
+        *,
+        annotator: str | None = None,
+        interactive: bool = True,
+    ) -> None:
+        super().__init__()
+        self.session = session or ReviewSession(self)
+        self.prefs = prefs or Prefs()
+        self.requested_annotator = annotator
+        self.interactive = interactive
+        self.loader = ThumbLoader(self)
+        self.poll_timer = QTimer(self)
+        self.scan_dialog: ScanDialog | None = None
+        self._build_ui()
+        self._connect()
+        self._update_title()
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        self.actions_ = Actions(self)
+        self.grid = ThumbGrid(self.loader)
+        self.grid.set_tile_size(self.prefs.tile_size(self.grid.tile_size))
+        self.filter_bar = FilterBar()
+        self.sidebar = ClassSidebar()
+        self.detail = DetailPane(self.session)
+        self.vote_bar = VoteBar(self.actions_)
+        self.noise_panel = NoisePanel()
+        self.summary = SummaryPanel(self.session)
+        self.agreement = AgreementPanel(self.session)
+        self.message_bar = MessageBar()
+        grid_page = QWidget()
+        grid_layout = QVBoxLayout(grid_page)
+        grid_layout.setContentsMargins(0, 0, 0, 0)
+        grid_layout.addWidget(self.filter_bar)
+        grid_layout.addWidget(self.grid, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(grid_page, "Images")
+        self.tabs.addTab(self.noise_panel, "Noise matrix")
+        self.tabs.addTab(self.summary, "Summary")
+        self.tabs.addTab(self.agreement, "Agreement")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.detail, 1)
+        right_layout.addWidget(self.vote_bar)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        for widget in (self.sidebar, self.tabs, right):
+            self.splitter.addWidget(widget)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 800, 360])
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self._build_menus()
+        self.setAcceptDrops(True)
+        self.poll_timer.setInterval(POLL_MS)
+        self._set_review_enabled(False)
+
+    def _build_menus(self) -> None:
+        a = self.actions_
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([a.open_project, a.new_project])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addActions([a.close_project, a.who])
+        file_menu.addSeparator()
+        file_menu.addAction(a.quit)
+        review = bar.addMenu("&Review")
+        review.addActions([a.keep, a.drop, a.unsure, a.pick_class])
+        review.addSeparator()
+        review.addActions([a.next, a.previous, a.next_needing])
+        review.addSeparator()
+        review.addActions([a.undo, a.redo])
+        view = bar.addMenu("&View")
+        view.addActions([a.zoom_in, a.zoom_out, a.refresh])
+        bar.addMenu("&Scan").addAction(a.scan)
+        self._fill_recent()
+
+    def _connect(self) -> None:
+        s, a = self.session, self.actions_
+        s.project_changed.connect(self._on_project_changed)
+        s.data_changed.connect(self._on_data_changed)
+        s.view_changed.connect(self._on_view_changed)
+        s.current_changed.connect(self._on_current_changed)
+        s.message.connect(self.message_bar.show_message)
+        self.filter_bar.filters_changed.connect(s.set_filters)
+        self.sidebar.bucket_clicked.connect(self._show_bucket)
+        self.grid.current_row_changed.connect(s.set_current)
+        self.grid.columns_changed.connect(lambda _c: self._relayout())
+        self.grid.tile_size_changed.connect(self.prefs.set_tile_size)
+        self.noise_panel.cell_clicked.connect(self.show_cell)
+        self.noise_panel.flagged_only.toggled.connect(lambda _on: self._update_matrix())
+        self.detail.given_strip.row_clicked.connect(s.set_current)
+        self.detail.suggested_strip.row_clicked.connect(s.set_current)
+        self.poll_timer.timeout.connect(s.poll_changes)
+        a.open_project.triggered.connect(self.choose_project)
+        a.new_project.triggered.connect(lambda: self.new_project())
+        a.close_project.triggered.connect(s.close_project)
+        a.who.triggered.connect(lambda: self.choose_annotator(ask=True))
+        a.quit.triggered.connect(self.close)
+        a.keep.triggered.connect(lambda: self._decide("keep"))
+        a.drop.triggered.connect(lambda: self._decide("drop"))
+        a.unsure.triggered.connect(lambda: self._decide("unsure"))
+        for i, action in enumerate(a.relabel):
+            action.triggered.connect(lambda _=False, c=i: self._relabel(c))
+        a.pick_class.triggered.connect(self._pick_class)
+        a.next.triggered.connect(lambda: s.step(1))
+        a.previous.triggered.connect(lambda: s.step(-1))
+        a.next_needing.triggered.connect(self._next_needing)
+        a.undo.triggered.connect(s.undo)
+        a.redo.triggered.connect(s.redo)
+        a.zoom_in.triggered.connect(lambda: self.grid.zoom(1))
+        a.zoom_out.triggered.connect(lambda: self.grid.zoom(-1))
+        a.refresh.triggered.connect(s.reload)
+        a.scan.triggered.connect(self.open_scan_dialog)
+
+    # -- projects -------------------------------------------------------------------------------
+    def open_project(self, folder: Path, *, db_url: str | None = None) -> bool:
+        self.statusBar().showMessage(f"opening {folder}…")
+        opened = self.session.open_project(folder, db_url=db_url)
+        self.statusBar().clearMessage()
+        if opened and self.session.project is not None:
+            self.prefs.add_recent(self.session.project.folder)
+            self._fill_recent()
+            self.choose_annotator()
+        return opened
+
+    def choose_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a labelaudit project")
+        if folder:
+            self.open_project(Path(folder))
+
+    def new_project(self, images: Path | None = None) -> None:
+        dialog = NewProjectDialog(images, self)
+        if dialog.exec() and dialog.created is not None:
+            self.open_project(dialog.created)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.prefs.recent_projects():
+            action = self.recent_menu.addAction(folder)
+            action.triggered.connect(lambda _=False, f=folder: self.open_project(Path(f)))
+        self.recent_menu.setEnabled(bool(self.prefs.recent_projects()))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folder = Path(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+        if (folder / PROJECT_FILE).is_file():
+            self.open_project(folder)
+        elif self.interactive:
+            self.new_project(folder)
+
+    # -- who is working -------------------------------------------------------------------------
+    def choose_annotator(self, *, ask: bool = False) -> None:
+        """--annotator / LABELAUDIT_ANNOTATOR, else the name remembered here, else ask."""
+        project = self.session.project
+        if project is None:
+            return
+        remembered = self.prefs.annotator_for(project.project_id)
+        name = None if ask else (self.requested_annotator or remembered)
+        if name:
+            try:
+                self._set_annotator(get_annotator(project.store, name))
+                return
+            except LabelauditError as exc:
+                self.session.message.emit(WARNING, str(exc))
+        if self.interactive:
+            dialog = AnnotatorDialog(project.store, preselect=remembered, parent=self)
+            if dialog.exec() and dialog.chosen is not None:
+                self._set_annotator(dialog.chosen)
+
+    def _set_annotator(self, annotator) -> None:  # type: ignore[no-untyped-def]
+        project = self.session.project
+        assert project is not None
+        self.session.set_annotator(annotator)
+        self.prefs.set_annotator_for(project.project_id, annotator.name)
+        self._update_title()
+
+    # -- reacting to the session ----------------------------------------------------------------
+    def _on_project_changed(self) -> None:
+        project = self.session.project
+        source = (
+            ThumbSource(project.store, project.image_root, project.thumb_dir) if project else None
+        )
+        self.loader.set_source(source)
+        if project is None:
+            self.grid.grid_model.clear()
+            self.poll_timer.stop()
+        else:
+            self.poll_timer.start()
+        self.filter_bar.set_filters(Filters())
+        self._set_review_enabled(project is not None)
+        self._update_title()
+
+    def _on_data_changed(self) -> None:
+        data, stats = self.session.data, self.session.stats
+        if data is None or stats is None:
+            return
+        self.filter_bar.set_classes(data.class_names)
+        self.filter_bar.set_filters(self.session.filters)
+        self.sidebar.class_model.set_stats(data.class_names, stats)
+        self.vote_bar.set_classes(data.class_names)
+        self.grid.grid_model.shown = self.session.shown
+        self.grid.grid_model.stats = stats
+        hidden = not self.session.settings.get("show_suggestion", True)
+        self.grid.grid_model.hide_suggestions = hidden
+        # The noise matrix and the suggested-class filter reveal the model's suggestions image by
+        # image: an annotator working with suggestions hidden does not get them.
+        reveal = not hidden or self.session.is_lead
+        self.tabs.setTabEnabled(self.tabs.indexOf(self.noise_panel), reveal)
+        self.filter_bar.suggested.setEnabled(reveal)
+        self.grid.viewport().update()
+        self._update_matrix()
+        self._update_title()
+
+    def _on_view_changed(self) -> None:
+        self._relayout()
+        data, view = self.session.data, self.session.view
+        if data is not None and view is not None:
+            self.filter_bar.show_count(len(view), data.n)
+
+    def _relayout(self) -> None:
+        s = self.session
+        if s.data is None or s.view is None or s.stats is None:
+            return
+        columns = self.grid.columns_for_width()
+        self.grid.grid_model.set_content(s.data, s.view, s.shown, s.stats, columns=columns)
+        index = s.view_index_of(s.current_row)
+        if index >= 0:
+            self.grid.show_row(s.current_row, index)
+
+    def _on_current_changed(self, row: int) -> None:
+        index = self.session.view_index_of(row)
+        if index >= 0:
+            self.grid.show_row(row, index)
+
+    def _update_matrix(self) -> None:
+        data = self.session.data
+        if data is None:
+            return
+        counts = noise_matrix(data, flagged_only=self.noise_panel.flagged_only.isChecked())
+        self.noise_panel.matrix.set_matrix(counts, data.class_names)
+
+    def _update_title(self) -> None:
+        project, who = self.session.project, self.session.annotator
+        title = APP_NAME
+        if project is not None:
+            title = f"{project.folder.name} — {APP_NAME}"
+        self.setWindowTitle(title)
+        role = f"{who.name} ({who.role})" if who else "nobody chosen (File ▸ Who is working…)"
+        self.vote_bar.set_who(f"Working: {role}")
+        data = self.session.data
+        if data is not None:
+            flagged = int(data.flagged.sum())
+            scan = f"scan #{data.scan_id}" if data.scan_id else "no scan yet"
+            self.status_label.setText(f"{data.n:,} images · {flagged:,} flagged · {scan}")
+
+    def _set_review_enabled(self, enabled: bool) -> None:
+        for action in (*self.actions_.decisions, self.actions_.scan, self.actions_.who):
+            action.setEnabled(enabled)
+        self.actions_.close_project.setEnabled(enabled)
+        if enabled and self.session.data is not None:
+            self.vote_bar.set_classes(self.session.data.class_names)
+
+    # -- user actions ---------------------------------------------------------------------------
+    def _targets(self) -> list[int] | None:
+        """The selected tiles when several are selected (one decision for all), else None."""
+        rows = self.grid.selected_rows()
+        return rows if len(rows) > 1 else None
+
+    def _decide(self, decision: str) -> None:
+        self.session.decide(decision, self._targets())
+
+    def _relabel(self, class_index: int) -> None:
+        self.session.relabel(class_index, self._targets())
+
+    def _pick_class(self) -> None:
+        data = self.session.data
+        if data is None:
+            return
+        picker = ClassPicker(data.class_names, self)
+        if picker.exec() and picker.chosen is not None:
+            self._relabel(picker.chosen)
+
+    def _next_needing(self) -> None:
+        if not self.session.next_needing_me():
+            self.session.message.emit(INFO, "nothing in this view needs your vote")
+
+    def _show_bucket(self, bucket: int) -> None:
+        self.tabs.setCurrentIndex(0)
+        if self.grid.grid_model.header_slot(bucket) < 0:
+            self.session.message.emit(INFO, "no images of that class pass the current filters")
+            return
+        self.grid.scroll_to_bucket(bucket)
+
+    def show_cell(self, given: int, likely: int, flagged_only: bool) -> None:
+        """A noise-matrix cell: the grid shows exactly those images."""
+        self.session.set_filters(Filters.for_cell(given, likely, flagged_only=flagged_only))
+        self.filter_bar.set_filters(self.session.filters)
+        self.tabs.setCurrentIndex(0)
+
+    def open_scan_dialog(self) -> None:
+        if self.session.project is None:
+            return
+        if self.scan_dialog is None:
+            self.scan_dialog = ScanDialog(self.session, self)
+            self.scan_dialog.scan_finished.connect(self._on_scan_finished)
+        self.scan_dialog.show()
+        if QGuiApplication.platformName() != "offscreen":  # offscreen warns it cannot raise
+            self.scan_dialog.raise_()
+
+    def _on_scan_finished(self, ok: bool, text: str) -> None:
+        if ok:
+            self.session.reload()
+            self.session.message.emit(INFO, "scan finished: the grid shows its results")
+        else:
+            self.session.message.emit(ERROR, f"the scan did not finish: {text}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.poll_timer.stop()
+        if self.scan_dialog is not None:
+            self.scan_dialog.close()
+        self.loader.shutdown()
+        self.detail.shutdown()
+        self.session.close_project()
+        super().closeEvent(event)
+
+
+def env_annotator(explicit: str | None) -> str | None:
+    return explicit or os.environ.get("LABELAUDIT_ANNOTATOR") or None

@@ -1,0 +1,1 @@
+"""Qt item models that adapt the core's numpy arrays (no per-row Python objects)."""

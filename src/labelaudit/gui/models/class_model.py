@@ -1,0 +1,71 @@
+"""The class sidebar's model: each class with its image, flagged and reviewed counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from labelaudit.core.views import ClassStats
+
+Index = QModelIndex | QPersistentModelIndex
+HEADERS = ("Class", "Images", "Flagged", "Reviewed")
+BUCKET_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ClassModel(QAbstractTableModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._names: list[str] = []
+        self._buckets = np.zeros(0, dtype=np.int64)
+        self._table = np.zeros((0, 3), dtype=np.int64)
+
+    def set_stats(self, class_names: list[str], stats: ClassStats) -> None:
+        """One row per class, plus "(no label)" when some images have none."""
+        k = len(class_names)
+        buckets = list(range(k)) + ([k] if stats.count[k] > 0 else [])
+        self.beginResetModel()
+        self._names = [*class_names, "(no label)"]
+        self._buckets = np.array(buckets, dtype=np.int64)
+        self._table = np.stack([stats.count, stats.flagged, stats.reviewed], axis=1)
+        self.endResetModel()
+
+    def bucket(self, row: int) -> int:
+        return int(self._buckets[row])
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else int(self._buckets.shape[0])
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        bucket = int(self._buckets[index.row()])
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return self._names[bucket]
+            return f"{int(self._table[bucket, column - 1]):,}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == BUCKET_ROLE:
+            return bucket
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
+            count, flagged, reviewed = (int(v) for v in self._table[bucket])
+            return f"{self._names[bucket]}: {count} images, {flagged} flagged, {reviewed} settled"
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section] if 0 <= section < len(HEADERS) else None
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable

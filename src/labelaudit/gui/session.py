@@ -1,0 +1,344 @@
+"""The app's state behind the widgets: project, who is working, data, filters, current image.
+
+Widgets talk to the session and listen to its signals (glue's message-hub idea) rather than
+calling each other. Everything heavy is in the core (``core.views``); this only sequences it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from labelaudit.core.audit.results import latest_scan_id
+from labelaudit.core.commands import (
+    BulkVoteCommand,
+    Command,
+    ResolveCommand,
+    UndoStack,
+    VoteCommand,
+)
+from labelaudit.core.consensus.annotators import Annotator
+from labelaudit.core.consensus.decisions import LABEL, Decision
+from labelaudit.core.errors import LabelauditError
+from labelaudit.core.project import Project
+from labelaudit.core.views import (
+    NO_VOTE,
+    STATE_CODE,
+    ClassStats,
+    Filters,
+    GridView,
+    ReviewData,
+    build_view,
+    class_stats,
+    filter_mask,
+    load_review_data,
+    needs_me,
+    next_in_view,
+    shown_states,
+)
+from labelaudit.core.views.review import apply_review
+
+INFO, WARNING, ERROR = "info", "warning", "error"
+# Votes are written on the GUI thread: a locked database may hold the window this long at most
+# before the vote fails with a message (the CLI waits longer).
+INTERACTIVE_LOCK_TIMEOUT_S = 2.0
+
+
+class ReviewSession(QObject):
+    project_changed = Signal()  # a project was opened or closed
+    data_changed = Signal()  # arrays changed (new scan, votes): counts and tiles refresh
+    view_changed = Signal()  # the rows shown changed (filters, data)
+    current_changed = Signal(int)  # row of ReviewData, -1 for none
+    message = Signal(str, str)  # level, text: shown without blocking
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project: Project | None = None
+        self.db_url: str | None = None
+        self.annotator: Annotator | None = None
+        self.data: ReviewData | None = None
+        self.settings: dict[str, object] = {}
+        self.filters = Filters()
+        self.view: GridView | None = None
+        self.shown = np.zeros(0, dtype=np.uint8)
+        self.stats: ClassStats | None = None
+        self.current_row = -1
+        self.undo_stack = UndoStack()
+        self.change_counter = 0
+
+    # -- project --------------------------------------------------------------------------------
+    def open_project(self, folder: Path, *, db_url: str | None = None) -> bool:
+        """Open a project; a failure becomes a message and leaves the previous one open."""
+        try:
+            project = Project.open(folder, db_url=db_url)
+        except LabelauditError as exc:
+            self.message.emit(ERROR, str(exc))
+            return False
+        self.close_project()
+        project.store.lock_timeout_s = min(project.store.lock_timeout_s, INTERACTIVE_LOCK_TIMEOUT_S)
+        self.project = project
+        self.db_url = db_url
+        self.annotator = None
+        self.undo_stack.clear()
+        self.filters = Filters()
+        self.project_changed.emit()
+        return self.reload()
+
+    def close_project(self) -> None:
+        if self.project is None:
+            return
+        self.project.close()
+        self.project, self.data, self.view, self.stats = None, None, None, None
+        self.current_row = -1
+        self.undo_stack.clear()
+        self.project_changed.emit()
+
+    def set_annotator(self, annotator: Annotator | None) -> None:
+        self.annotator = annotator
+        self.undo_stack.clear()
+        if self.data is not None and self.project is not None:
+            self.refresh_review()
+
+    @property
+    def is_lead(self) -> bool:
+        return self.annotator is not None and self.annotator.is_lead
+
+    @property
+    def blind(self) -> bool:
+        return bool(self.settings.get("blind", True))
+
+    def suggestion_visible(self, row: int) -> bool:
+        """The model's suggestion shows unless the project hides it until I voted."""
+        if self.data is None or row < 0:
+            return False
+        return bool(self.settings.get("show_suggestion", True)) or self.data.my_vote[row] != NO_VOTE
+
+    def others_votes(self, row: int) -> list[tuple[str, str]] | None:
+        """(name, decision) of other people's current votes on an image, or None when blind
+        mode hides them (a non-lead who has not voted on it yet)."""
+        data = self.data
+        if data is None or data.review is None or row < 0:
+            return []
+        in_review = data.state[row] != STATE_CODE["unflagged"]
+        if in_review and self.blind and not self.is_lead and data.my_vote[row] == NO_VOTE:
+            return None
+        votes = data.review.data.votes
+        names = {a.id: a.name for a in data.review.data.annotators}
+        me = self.annotator.id if self.annotator else None
+        mine = (votes.image_ids == data.image_ids[row]) & (votes.annotator_ids != (me or -1))
+        out = []
+        for who, kind, label in zip(
+            votes.annotator_ids[mine], votes.kind[mine], votes.labels[mine], strict=True
+        ):
+            text = (
+                data.class_names[int(label)] if label >= 0 else ("drop" if kind == 1 else "unsure")
+            )
+            out.append((names.get(int(who), "?"), text))
+        return out
+
+    # -- data -----------------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Read everything again (after opening, or when a scan finished)."""
+        if self.project is None:
+            return False
+        try:
+            self.settings = self.project.settings()
+            self.change_counter = self.project.store.change_counter()
+            self.data = load_review_data(
+                self.project.store, annotator_id=self.annotator.id if self.annotator else None
+            )
+        except LabelauditError as exc:
+            self.message.emit(ERROR, str(exc))
+            return False
+        self._derive()
+        self.data_changed.emit()
+        self._rebuild_view()
+        return True
+
+    def refresh_review(self) -> bool:
+        """Re-read votes and states only (another person voted, or I did)."""
+        if self.project is None or self.data is None:
+            return False
+        try:
+            self.change_counter = self.project.store.change_counter()
+            self.data.review = apply_review(
+                self.data,
+                self.project.store,
+                annotator_id=self.annotator.id if self.annotator else None,
+            )
+        except LabelauditError as exc:
+            self.message.emit(WARNING, str(exc))
+            return False
+        self._derive()
+        self.data_changed.emit()
+        if self.filters.shown_state is not None:
+            self._rebuild_view()
+        return True
+
+    def _derive(self) -> None:
+        assert self.data is not None
+        self.shown = shown_states(self.data, blind=self.blind, is_lead=self.is_lead)
+        self.stats = class_stats(self.data)
+
+    # -- view -----------------------------------------------------------------------------------
+    def set_filters(self, filters: Filters) -> None:
+        if filters == self.filters:
+            return
+        self.filters = filters
+        self._rebuild_view()
+
+    def _rebuild_view(self) -> None:
+        if self.data is None:
+            return
+        self.view = build_view(self.data, filter_mask(self.data, self.filters, self.shown))
+        self.view_changed.emit()
+        rows = self.view.rows
+        if self.current_row >= 0 and not np.any(rows == self.current_row):
+            self.set_current(int(rows[0]) if rows.size else -1)
+        elif self.current_row < 0 and rows.size:
+            self.set_current(int(rows[0]))
+
+    def view_index_of(self, row: int) -> int:
+        if self.view is None or row < 0:
+            return -1
+        hits = np.flatnonzero(self.view.rows == row)
+        return int(hits[0]) if hits.size else -1
+
+    def set_current(self, row: int) -> None:
+        if row == self.current_row:
+            return
+        self.current_row = row
+        self.current_changed.emit(row)
+
+    def step(self, delta: int) -> None:
+        """Next (1) or previous (-1) image in the view's order."""
+        if self.view is None or len(self.view) == 0:
+            return
+        here = self.view_index_of(self.current_row)
+        target = min(max(here + delta, 0), len(self.view) - 1) if here >= 0 else 0
+        self.set_current(int(self.view.rows[target]))
+
+    def next_needing_me(self) -> bool:
+        """Move to the next image in view order that waits for my vote; False if none does."""
+        if self.view is None or self.data is None:
+            return False
+        wanted = needs_me(self.shown, is_lead=self.is_lead)
+        target = next_in_view(self.view, wanted, self.view_index_of(self.current_row))
+        if target < 0:
+            return False
+        self.set_current(int(self.view.rows[target]))
+        return True
+
+    # -- decisions ------------------------------------------------------------------------------
+    def decide(self, decision: Decision | str, rows: list[int] | None = None) -> bool:
+        """Keep / drop / unsure / a class for the current image, or for ``rows`` (a selection).
+
+        An annotator votes; a lead on an image that waits for the lead resolves it. The action
+        is a core command on the undo stack, stored at once. After one image the next image that
+        needs me (in the grid's order) comes up by itself.
+        """
+        data, project, who = self.data, self.project, self.annotator
+        if data is None or project is None:
+            return False
+        if who is None:
+            self.message.emit(WARNING, "choose who is working first (File ▸ Who is working…)")
+            return False
+        targets = [r for r in (rows or [self.current_row]) if 0 <= r < data.n]
+        usable = [r for r in targets if data.status[r] == 0]
+        if not usable:
+            self.message.emit(WARNING, "nothing to vote on: the image is broken or missing")
+            return False
+        command = self._command_for(decision, usable)
+        try:
+            self.undo_stack.push(command)
+        except LabelauditError as exc:
+            self.message.emit(ERROR, str(exc))
+            return False
+        self.refresh_review()
+        if len(usable) == 1 and not self.next_needing_me():
+            self.message.emit(INFO, "nothing else needs your vote in this view")
+        if len(usable) < len(targets):
+            self.message.emit(WARNING, f"{len(targets) - len(usable)} broken images were skipped")
+        return True
+
+    def _command_for(self, decision: Decision | str, rows: list[int]) -> Command:
+        data, project, who = self.data, self.project, self.annotator
+        assert data is not None and project is not None and who is not None
+        store = project.store
+        shown = bool(self.settings.get("show_suggestion", True))
+        if len(rows) > 1:
+            ids = [int(data.image_ids[r]) for r in rows]
+            return BulkVoteCommand(
+                store, annotator=who.name, image_ids=ids, decision=decision, suggestion_shown=shown
+            )
+        row = rows[0]
+        image_id = int(data.image_ids[row])
+        if who.is_lead and data.state[row] == STATE_CODE["needs_lead"]:
+            return ResolveCommand(store, lead=who.name, image_id=image_id, decision=decision)
+        shown = shown and bool(data.suggested[row] >= 0)
+        return VoteCommand(
+            store, annotator=who.name, image_id=image_id, decision=decision, suggestion_shown=shown
+        )
+
+    def relabel(self, class_index: int, rows: list[int] | None = None) -> bool:
+        if self.data is None or not 0 <= class_index < self.data.k:
+            return False
+        return self.decide(Decision(LABEL, self.data.class_names[class_index]), rows)
+
+    def undo(self) -> None:
+        self._undo_redo(self.undo_stack.undo)
+
+    def redo(self) -> None:
+        self._undo_redo(self.undo_stack.redo)
+
+    def _undo_redo(self, action: Callable[[], Command | None]) -> None:
+        try:
+            command = action()
+        except LabelauditError as exc:
+            self.message.emit(ERROR, str(exc))
+            return
+        if command is None:
+            return
+        self.refresh_review()
+        image_ids = _command_images(command)
+        if image_ids and self.data is not None:
+            row = int(self.data.row_of(np.array(image_ids[:1]))[0])
+            if row >= 0:
+                self.set_current(row)
+        self.message.emit(
+            INFO, f"{'undid' if self.undo_stack.can_redo else 'redid'}: {command.text}"
+        )
+
+    # -- other people's changes -----------------------------------------------------------------
+    def poll_changes(self) -> bool:
+        """Re-read votes when someone else changed the project; True if something changed."""
+        if self.project is None:
+            return False
+        try:
+            counter = self.project.store.change_counter()
+        except LabelauditError as exc:
+            self.message.emit(WARNING, f"cannot check for new votes: {exc}")
+            return False
+        if counter == self.change_counter:
+            return False
+        try:
+            with self.project.store.read() as conn:
+                newest_scan = latest_scan_id(conn)
+        except LabelauditError:
+            newest_scan = None
+        if self.data is not None and newest_scan != self.data.scan_id:
+            return self.reload()  # a scan finished elsewhere: new suggestions and flags
+        return self.refresh_review()
+
+
+def _command_images(command: Command) -> list[int]:
+    if isinstance(command, BulkVoteCommand):
+        return command.image_ids
+    if isinstance(command, VoteCommand):
+        return [command.request.image_id]
+    if isinstance(command, ResolveCommand):
+        return [command.image_id]
+    return []

@@ -1,0 +1,1 @@
+"""Panels of the main window: sidebar, filters, detail pane, voting, summary, messages."""

@@ -1,0 +1,160 @@
+"""The summary panel: label health, noise per class, overlapping classes, class sizes.
+
+Numbers come from the latest scan's summary (cleanlab's estimates); the class-size chart and the
+flagged counts come from the project's arrays, so the panel is useful before any scan too.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from labelaudit.core.audit.results import load_results
+from labelaudit.core.errors import LabelauditError
+from labelaudit.gui.session import ReviewSession
+from labelaudit.gui.views.bar_chart import BarChart
+
+
+class SummaryPanel(QScrollArea):
+    def __init__(self, session: ReviewSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._stale = True
+        self._scan_shown: int | None = -1
+        self._build_ui()
+        self._connect()
+
+    def _build_ui(self) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.health = QLabel()
+        self.health.setWordWrap(True)
+        self.noise = QLabel()
+        self.noise.setWordWrap(True)
+        self.overlaps = QLabel()
+        self.overlaps.setWordWrap(True)
+        self.chart = BarChart()
+        self.joint = QTableWidget()
+        self.joint.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.joint.setMinimumHeight(160)
+        for title, widget in (
+            ("Label health", self.health),
+            ("Class sizes (red: flagged)", self.chart),
+            ("Noise per class", self.noise),
+            ("Overlapping classes", self.overlaps),
+            ("Calibrated confident joint (cleanlab's estimate, not an image set)", self.joint),
+        ):
+            heading = QLabel(f"<h3>{html.escape(title)}</h3>")
+            layout.addWidget(heading)
+            layout.addWidget(widget)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.setWidgetResizable(True)
+
+    def _connect(self) -> None:
+        self.session.data_changed.connect(self._refresh_if_visible)
+
+    def _refresh_if_visible(self) -> None:
+        """Panels in hidden tabs wait until they are shown (opening stays fast)."""
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        data, stats, project = self.session.data, self.session.stats, self.session.project
+        if data is None or stats is None or project is None:
+            return
+        names = [*data.class_names, "(no label)"]
+        rows = [(names[b], int(stats.count[b]), int(stats.flagged[b])) for b in range(data.k)]
+        if stats.count[data.k]:
+            rows.append((names[data.k], int(stats.count[data.k]), int(stats.flagged[data.k])))
+        self.chart.set_rows(rows)
+        if data.scan_id == self._scan_shown:
+            return
+        self._scan_shown = data.scan_id
+        summary: dict[str, Any] = {}
+        joint = None
+        if data.scan_id is not None:
+            try:
+                results = load_results(project.store, data.scan_id, names=("confident_joint",))
+            except LabelauditError:
+                results = None
+            if results is not None:
+                summary, joint = results.summary, results.arrays.get("confident_joint")
+        self._show_health(summary, int(data.flagged.sum()), data.n)
+        self._show_noise(summary)
+        self._show_overlaps(summary)
+        self._show_joint(joint, data.scan_class_names)
+
+    def _show_health(self, summary: dict[str, Any], flagged: int, n: int) -> None:
+        if not summary:
+            self.health.setText(f"No finished scan yet. {n:,} images. Run a scan (Scan menu).")
+            return
+        score = summary.get("health_score")
+        accuracy = summary.get("accuracy")
+        issues = summary.get("label_issues", {})
+        parts = []
+        if score is not None:
+            parts.append(f"Label health score <b>{float(score):.1%}</b> (cleanlab's estimate)")
+        if accuracy is not None:
+            parts.append(f"cross-validated accuracy {float(accuracy):.1%}")
+        parts.append(f"{flagged:,} of {n:,} images flagged")
+        if "estimated" in issues:
+            parts.append(f"about {int(issues['estimated']):,} labels estimated wrong")
+        self.health.setText("; ".join(parts) + ".")
+
+    def _show_noise(self, summary: dict[str, Any]) -> None:
+        by_class = summary.get("label_issues", {}).get("by_class", {})
+        if not by_class:
+            self.noise.setText("—")
+            return
+        ranked = sorted(by_class.items(), key=lambda kv: -float(kv[1].get("label_noise", 0)))
+        lines = [
+            f"{html.escape(name)}: {float(v.get('label_noise', 0)):.1%} estimated noise, "
+            f"{int(v.get('flagged', 0))} flagged of {int(v.get('images', 0))}"
+            for name, v in ranked
+        ]
+        self.noise.setText("<br>".join(lines))
+
+    def _show_overlaps(self, summary: dict[str, Any]) -> None:
+        pairs = summary.get("overlapping_classes") or []
+        if not pairs:
+            self.overlaps.setText("none found" if summary else "—")
+            return
+        lines = [
+            f"{html.escape(str(p['a']))} ↔ {html.escape(str(p['b']))}: about {int(p['overlap'])} "
+            f"images ({float(p.get('share_of_smaller', 0)):.0%} of the smaller class)"
+            for p in pairs
+        ]
+        self.overlaps.setText("<br>".join(lines))
+
+    def _show_joint(self, joint: np.ndarray | None, names: list[str]) -> None:
+        k = 0 if joint is None else int(joint.shape[0])
+        self.joint.clear()
+        self.joint.setRowCount(k)
+        self.joint.setColumnCount(k)
+        if joint is None:
+            return
+        labels = names if len(names) == k else [str(i) for i in range(k)]
+        self.joint.setHorizontalHeaderLabels(labels)
+        self.joint.setVerticalHeaderLabels(labels)
+        for g in range(k):
+            for s in range(k):
+                self.joint.setItem(g, s, QTableWidgetItem(f"{int(joint[g, s])}"))

@@ -1,0 +1,1 @@
+"""Background work: thumbnails and images in a thread pool, scans in a subprocess, polling."""
