@@ -35,6 +35,8 @@ COMMANDS = (
     "cmd_resolve",
     "cmd_review",
     "cmd_agreement",
+    "cmd_export",
+    "cmd_retrain",
     "cmd_demo",
     "cmd_gui",
 )

@@ -1,0 +1,227 @@
+"""``export_dataset``: plan, write into a temporary folder, record, rename into place.
+
+Sources are only read. Every file lands in a temporary folder beside DIR; only a complete export
+is renamed to DIR, inside the same database transaction that records it (``exports`` row plus an
+audit-log entry), so the project never records an export that is not there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from labelaudit.core.errors import InputError
+from labelaudit.core.export import indexfiles, report
+from labelaudit.core.export.files import FileJob, place_files, sha256_file
+from labelaudit.core.export.options import ExportOptions
+from labelaudit.core.export.plan import ExportPlan, build_plan
+from labelaudit.core.export.target import (
+    PROVENANCE,
+    check_target,
+    clean_leftovers,
+    make_temp_folder,
+    publish,
+)
+from labelaudit.core.paths import disk_path
+from labelaudit.core.progress import NullProgress, Progress
+from labelaudit.core.store.auditlog import log_action
+from labelaudit.core.store.engine import Store, public_url
+from labelaudit.core.store.schema import exports
+
+RETRAIN_SCRIPT = "retrain.py"
+HARDLINK_WARNING = (
+    "--mode hardlink: every exported image IS its source file (one file, two names); editing "
+    "or augmenting an exported file in place changes the source"
+)
+
+
+class ProjectLike(Protocol):
+    store: Store
+    folder: Path
+    image_root: Path
+    project_id: str
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    export_id: int
+    out_dir: Path
+    provenance: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return dict(self.provenance["counts"])
+
+
+def export_dataset(
+    project: ProjectLike,
+    out_dir: Path,
+    options: ExportOptions,
+    *,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Write the cleaned, split, rebalanced dataset to ``out_dir`` (see the module docstring)."""
+    progress = progress or NullProgress()
+    # Leftovers first: an old export put back by the cleanup must count as existing.
+    clean_leftovers(Path(os.path.abspath(out_dir)))
+    out = check_target(
+        out_dir, image_root=project.image_root, project_folder=project.folder, force=options.force
+    )
+    plan = build_plan(project.store, options, progress=progress)
+    if not plan.entries:
+        excluded = report.counts(plan)["excluded"]
+        raise InputError(f"nothing to export: every image was left out ({excluded})")
+    if options.mode == "hardlink":
+        plan.warnings.append(HARDLINK_WARNING)
+        progress.message(f"warning: {HARDLINK_WARNING}")
+    jobs = _file_jobs(plan, project.image_root)
+    tmp = make_temp_folder(out)
+    try:
+        created_at = report.now_iso()
+        files = _write_images(plan, jobs, tmp, progress)
+        prov = _write_index_files(plan, project, tmp, files, created_at)
+        export_id = _record_and_publish(project.store, plan, prov, tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ExportResult(export_id, out, prov, list(plan.warnings))
+
+
+def _file_jobs(plan: ExportPlan, image_root: Path) -> list[FileJob]:
+    """The files to write; refuses at once if sources vanished since the last import."""
+    if "imagefolder" not in plan.options.formats:
+        return []
+    paths, shas = plan.catalog.paths, plan.catalog.sha256
+    assert paths is not None and shas is not None
+    first_dest: dict[int, str] = {}
+    jobs: list[FileJob] = []
+    missing: list[str] = []
+    for e in plan.entries:
+        source = disk_path(image_root, paths[e.row])
+        if e.repeat == 1:
+            if not source.exists():
+                missing.append(paths[e.row])
+            first_dest[e.row] = e.dest
+            jobs.append(FileJob(e.dest, source, shas[e.row]))
+        else:
+            jobs.append(FileJob(e.dest, source, shas[e.row], link_to=first_dest[e.row]))
+    if missing:
+        raise InputError(
+            f"{len(missing)} source images are gone since the last import (e.g. {missing[0]}); "
+            "run 'labelaudit import' first"
+        )
+    return jobs
+
+
+def _write_images(
+    plan: ExportPlan, jobs: list[FileJob], tmp: Path, progress: Progress
+) -> dict[str, Any]:
+    if "imagefolder" in plan.options.formats:
+        for split in plan.split_names:  # every class folder in every split
+            for folder in plan.folders.values():
+                (tmp / split / folder).mkdir(parents=True, exist_ok=True)
+    with progress.step("write images", total=len(jobs), unit="file"):
+        written = place_files(
+            jobs,
+            tmp,
+            mode=plan.options.mode,
+            workers=min(8, (os.cpu_count() or 2) * 2),
+            on_done=lambda n: progress.advance(n),
+        )
+    changed = sorted(w.dest for w in written.values() if w.changed_since_import)
+    if changed:
+        plan.warnings.append(
+            f"{len(changed)} images changed on disk since the last import (e.g. {changed[0]}); "
+            "their review may not fit the new content: run 'labelaudit import'"
+        )
+    return {
+        "mode": plan.options.mode if jobs else "none",
+        "portable": plan.options.mode != "symlink",
+        "symlinks": "relative, to the source images: valid only where those stay"
+        if plan.options.mode == "symlink" and jobs
+        else None,
+        "gif_converted_to_png": sum(
+            1 for j in jobs if j.link_to is None and j.source.suffix.lower() == ".gif"
+        ),
+        "changed_since_import": changed,
+        "sha256_images": {dest: w.sha256 for dest, w in sorted(written.items())},
+    }
+
+
+def _write_index_files(
+    plan: ExportPlan, project: ProjectLike, tmp: Path, files: dict[str, Any], created_at: str
+) -> dict[str, Any]:
+    formats = plan.options.formats
+    texts: dict[str, str] = {
+        "classes.json": indexfiles.dumps(indexfiles.classes_json(plan)),
+        "class_weights.json": indexfiles.dumps(indexfiles.class_weights_json(plan)),
+        "CHANGES.md": report.changes_markdown(
+            plan, created_at=created_at, project_name=project.folder.name
+        ),
+    }
+    if "csv" in formats:
+        texts["manifest.csv"] = indexfiles.manifest_csv(plan, image_root=project.image_root)
+    if "labelstudio" in formats:
+        ls = indexfiles.LABEL_STUDIO_DIR
+        texts[f"{ls}/tasks.json"] = indexfiles.dumps(indexfiles.label_studio_tasks(plan))
+        texts[f"{ls}/config.xml"] = indexfiles.label_studio_config(plan)
+    for rel, text in texts.items():
+        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / rel).write_text(text, encoding="utf-8", newline="\n")
+    script = resources.files("labelaudit.export_assets").joinpath(RETRAIN_SCRIPT).read_bytes()
+    (tmp / RETRAIN_SCRIPT).write_bytes(script)
+    sha = dict(files.pop("sha256_images"))
+    for rel in [*texts, RETRAIN_SCRIPT]:
+        sha[rel] = sha256_file(tmp / rel)
+    info = {
+        "folder": str(project.folder),
+        "id": project.project_id,
+        "image_root": str(project.image_root),
+        "database": public_url(project.store.url),
+    }
+    prov = report.provenance(
+        plan, project=info, sha256=dict(sorted(sha.items())), files=files, created_at=created_at
+    )
+    (tmp / PROVENANCE).write_text(indexfiles.dumps(prov), encoding="utf-8", newline="\n")
+    return prov
+
+
+def _record_and_publish(
+    store: Store, plan: ExportPlan, prov: dict[str, Any], tmp: Path, out: Path
+) -> int:
+    old: list[Path | None] = [None]
+
+    def record(conn: sa.Connection) -> int:
+        inserted = conn.execute(
+            sa.insert(exports).values(
+                created_at=time.time(),
+                out_dir=str(out),
+                params=json.dumps(plan.options.as_json()),
+                counts=json.dumps(prov["counts"]),
+            )
+        )
+        assert inserted.inserted_primary_key is not None
+        export_id = int(inserted.inserted_primary_key[0])
+        log_action(
+            conn,
+            "export",
+            actor=plan.options.actor,
+            target=str(out),
+            details={"export_id": export_id, "options": plan.options.as_json()},
+        )
+        old[0] = publish(tmp, out)  # last: a failed rename rolls the record back
+        return export_id
+
+    export_id = store.write(record)
+    if old[0] is not None:
+        shutil.rmtree(old[0], ignore_errors=True)
+    return export_id

@@ -1,0 +1,1 @@
+"""Files copied into every export: ``retrain.py`` needs only torch and torchvision."""

@@ -1,0 +1,941 @@
+#!/usr/bin/env python3
+"""Retrain an image classifier on a labelaudit export, from a laptop CPU to a GPU cluster.
+
+    python retrain.py DIR [options]                              # one process, CPU or one GPU
+    torchrun --nproc_per_node=8 retrain.py DIR [options]         # several GPUs (or CPU + gloo)
+    torchrun --nnodes=2 --nproc_per_node=8 --rdzv-endpoint=HOST:29500 retrain.py DIR ...
+
+Trains on DIR/train, keeps the epoch with the best DIR/val score (early stopping), and reports
+accuracy overall and per class with a confusion matrix on DIR/test and, with --eval-manifest, on
+a held-out set with true labels. Labels map through DIR/classes.json (torchvision ImageFolder's
+class_to_idx). Imbalance is corrected ONCE, as DIR/provenance.json says: class-weighted loss, a
+weighted sampler, or nothing when the export was already rebalanced.
+
+Needs only torch and torchvision (and Pillow, which torchvision brings). Never downloads:
+pretrained weights are used only when already in torch's cache (--pretrained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+SPLITS = ("train", "val", "test")
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class RetrainError(Exception):
+    """A problem the user can fix, printed as one line."""
+
+
+# -- the export --------------------------------------------------------------------------------
+def read_classes(root: Path) -> list[str]:
+    """Folder names in class-index order, from classes.json."""
+    try:
+        mapping = json.loads((root / "classes.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RetrainError(f"{root} is not a labelaudit export: no classes.json ({exc})") from None
+    names = sorted(mapping, key=lambda k: mapping[k])
+    if [mapping[n] for n in names] != list(range(len(names))):
+        raise RetrainError(f"{root / 'classes.json'} must map class names to 0..K-1")
+    return names
+
+
+def read_provenance(root: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((root / "provenance.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def folder_samples(root: Path, split: str, classes: list[str]) -> list[tuple[str, int]]:
+    """(path, class index) under root/split/<class>/, sorted as ImageFolder sorts them."""
+    out: list[tuple[str, int]] = []
+    for index, name in enumerate(classes):
+        folder = root / split / name
+        if not folder.is_dir():
+            continue
+        for dirpath, _, files in sorted(os.walk(folder, followlinks=True)):
+            for f in sorted(files):
+                if f.lower().endswith(IMAGE_EXTENSIONS):
+                    out.append((os.path.join(dirpath, f), index))
+    return out
+
+
+def manifest_samples(
+    manifest: Path, classes: list[str], *, split: str | None, aliases: dict[str, str]
+) -> list[tuple[str, int]]:
+    """(path, class index) rows of a CSV with ``path`` and ``label`` (and optional ``split``);
+    relative paths are relative to the CSV's folder."""
+    index = {name: i for i, name in enumerate(classes)}
+    out: list[tuple[str, int]] = []
+    try:
+        with open(manifest, newline="", encoding="utf-8") as fh:
+            for n, row in enumerate(csv.DictReader(fh), start=2):
+                if split is not None and row.get("split") != split:
+                    continue
+                label = aliases.get(row.get("label") or "", row.get("label") or "")
+                if label not in index:
+                    raise RetrainError(f"{manifest}:{n}: unknown label {row.get('label')!r}")
+                path = Path(row.get("path") or "")
+                out.append(
+                    (str(path if path.is_absolute() else manifest.parent / path), index[label])
+                )
+    except OSError as exc:
+        raise RetrainError(f"cannot read {manifest}: {exc.strerror or exc}") from None
+    except KeyError as exc:
+        raise RetrainError(f"{manifest} needs the columns path and label ({exc})") from None
+    return out
+
+
+def load_splits(root: Path, classes: list[str]) -> dict[str, list[tuple[str, int]]]:
+    if (root / "train").is_dir():
+        return {s: folder_samples(root, s, classes) for s in SPLITS}
+    if (root / "manifest.csv").is_file():
+        m = root / "manifest.csv"
+        return {s: manifest_samples(m, classes, split=s, aliases={}) for s in SPLITS}
+    raise RetrainError(f"{root} has neither train/ nor manifest.csv: not a labelaudit export")
+
+
+def class_aliases(provenance: dict[str, Any]) -> dict[str, str]:
+    """Original class names -> folder names (they differ where a name was unsafe as a folder)."""
+    return {c["name"]: c["folder"] for c in provenance.get("classes", []) if "name" in c}
+
+
+# -- images ------------------------------------------------------------------------------------
+def decode(path: str, size: int) -> Any:
+    """uint8 tensor (3, size, size): EXIF-rotated, RGB, shorter side resized, centre-cropped."""
+    from PIL import Image, ImageOps
+    from torchvision.transforms.v2 import functional as F
+
+    try:
+        with Image.open(path) as im:
+            img = ImageOps.exif_transpose(im).convert("RGB")
+    except OSError as exc:  # missing, unreadable or not an image
+        raise RetrainError(f"cannot read image {path}: {exc}") from None
+    w, h = img.size
+    scale = size / min(w, h)
+    if scale != 1:
+        new = (max(size, round(w * scale)), max(size, round(h * scale)))
+        img = img.resize(new, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    w, h = img.size
+    left, top = (w - size) // 2, (h - size) // 2
+    return F.pil_to_tensor(img.crop((left, top, left + size, top + size)))
+
+
+class ImageList:
+    """A map-style dataset of (image, label, index); images are decoded on demand or cached."""
+
+    def __init__(self, samples: list[tuple[str, int]], size: int, transform: Any) -> None:
+        self.paths = [p for p, _ in samples]
+        self.labels = [y for _, y in samples]
+        self.size = size
+        self.transform = transform
+        self.cache: Any = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def fill_cache(self, threads: int) -> None:
+        import torch
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            images = list(pool.map(lambda p: decode(p, self.size), self.paths))
+        self.cache = torch.stack(images) if images else None
+
+    def __getitem__(self, i: int) -> tuple[Any, int, int]:
+        img = self.cache[i] if self.cache is not None else decode(self.paths[i], self.size)
+        return self.transform(img), self.labels[i], i
+
+
+def transforms(size: int, *, augment: bool, orientation: bool, mean: tuple, std: tuple) -> Any:
+    """v2 pipelines on uint8 tensors: crop, flip, rotation (orientation-changing ones optional),
+    colour jitter for training; normalisation for both."""
+    import torch
+    from torchvision.transforms import v2
+
+    steps: list[Any] = []
+    if augment:
+        steps.append(v2.RandomCrop(size, padding=max(1, size // 8), padding_mode="reflect"))
+        if orientation:
+            steps += [v2.RandomHorizontalFlip(), v2.RandomRotation(10)]
+        steps.append(v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2))
+    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)]
+    return v2.Compose(steps)
+
+
+def guess_image_size(samples: list[tuple[str, int]]) -> int:
+    """The median shorter side of up to 200 images, rounded to 8, within [32, 224]."""
+    from PIL import Image
+
+    sides = []
+    for path, _ in samples[:: max(1, len(samples) // 200)][:200]:
+        try:
+            with Image.open(path) as im:
+                sides.append(min(im.size))
+        except OSError as exc:
+            raise RetrainError(f"cannot read image {path}: {exc}") from None
+    if not sides:
+        return 32
+    median = sorted(sides)[len(sides) // 2]
+    return int(min(224, max(32, round(median / 8) * 8)))
+
+
+# -- distribution ------------------------------------------------------------------------------
+class Dist:
+    """torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK), or a single process."""
+
+    def __init__(self, device_kind: str) -> None:
+        import torch.distributed as dist
+
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(self.world)))
+        self.enabled = self.world > 1
+        if self.enabled:
+            backend = "nccl" if device_kind == "cuda" else "gloo"
+            dist.init_process_group(backend=backend)
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_sum(self, tensor: Any) -> Any:
+        import torch.distributed as dist
+
+        if self.enabled:
+            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor
+
+    def broadcast_flag(self, flag: bool, device: Any) -> bool:
+        """Rank 0's decision, the same on every rank (early stopping)."""
+        import torch
+        import torch.distributed as dist
+
+        value = torch.tensor([1 if flag else 0], dtype=torch.int64, device=device)
+        if self.enabled:
+            dist.broadcast(value, src=0)
+        return bool(value.item())
+
+    def close(self) -> None:
+        import torch.distributed as dist
+
+        if self.enabled and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
+
+class ShardSampler:
+    """Each rank's disjoint share of one per-epoch order, every rank the same length.
+
+    Without weights: a permutation cut to a multiple of the world size (at most world-1 images
+    sit out an epoch; DistributedSampler would pad with repeats instead). With weights: one draw
+    with replacement of ``ceil(n / world) * world`` indices (torch's WeightedRandomSampler,
+    distributed), so positions never overlap between ranks.
+    """
+
+    def __init__(self, n: int, *, rank: int, world: int, seed: int, weights: Any = None) -> None:
+        self.n, self.rank, self.world, self.seed, self.weights = n, rank, world, seed, weights
+        self.epoch = 0
+
+    def order(self) -> Any:
+        import torch
+
+        g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        if self.weights is not None:
+            total = math.ceil(self.n / self.world) * self.world
+            return torch.multinomial(self.weights, total, replacement=True, generator=g)
+        return torch.randperm(self.n, generator=g)[: (self.n // self.world) * self.world]
+
+    def __iter__(self) -> Any:
+        return iter(self.order()[self.rank :: self.world].tolist())
+
+    def __len__(self) -> int:
+        if self.weights is not None:
+            return math.ceil(self.n / self.world)
+        return self.n // self.world
+
+
+# -- models ------------------------------------------------------------------------------------
+def small_cnn(n_classes: int, *, width: int, dropout: float) -> Any:
+    """A VGG-like 6-conv network with batch norm: quick to train from scratch on small images."""
+    from torch import nn
+
+    def block(cin: int, cout: int) -> list[Any]:
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.GELU()]
+
+    w = width
+    return nn.Sequential(
+        *block(3, w),
+        *block(w, w),
+        nn.MaxPool2d(2),
+        *block(w, 2 * w),
+        *block(2 * w, 2 * w),
+        nn.MaxPool2d(2),
+        *block(2 * w, 4 * w),
+        *block(4 * w, 4 * w),
+        nn.AdaptiveMaxPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(4 * w, n_classes),
+    )
+
+
+def build_model(args: argparse.Namespace, n_classes: int) -> Any:
+    if args.model == "small-cnn":
+        return small_cnn(n_classes, width=args.width, dropout=args.dropout)
+    import torch
+    from torch import nn
+    from torchvision import models
+
+    try:
+        model = models.get_model(args.model, weights=None)
+    except ValueError as exc:
+        raise RetrainError(f"unknown --model {args.model!r} ({exc})") from None
+    if args.pretrained:
+        model.load_state_dict(_cached_weights(args.model))
+    # Replace the last linear layer (the head) by dropout + a layer for our classes.
+    parent, attr, last = _last_linear(model)
+    head = nn.Sequential(nn.Dropout(args.dropout), nn.Linear(last.in_features, n_classes))
+    setattr(parent, attr, head)
+    return model.to(torch.float32)
+
+
+def _cached_weights(name: str) -> Any:
+    import torch
+    from torchvision import models
+
+    weights = models.get_model_weights(name).DEFAULT
+    path = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
+    if not path.is_file():
+        raise RetrainError(
+            f"pretrained weights for {name} are not on this machine ({path}); this script never "
+            "downloads: copy the file there, or train from scratch (no --pretrained)"
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _last_linear(model: Any) -> tuple[Any, str, Any]:
+    from torch import nn
+
+    found = None
+    for module in model.modules():
+        for attr, child in module.named_children():
+            if isinstance(child, nn.Linear):
+                found = (module, attr, child)
+    if found is None:
+        raise RetrainError("the model has no linear head to replace")
+    return found
+
+
+# -- training ----------------------------------------------------------------------------------
+def pick_device(kind: str, local_rank: int) -> Any:
+    import torch
+
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            raise RetrainError("--device cuda: no CUDA device is available")
+        torch.cuda.set_device(local_rank % torch.cuda.device_count())
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise RetrainError("--device mps: MPS is not available")
+    return torch.device(kind)
+
+
+def autocast_dtype(args: argparse.Namespace, device: Any) -> Any:
+    """bf16 where the device has it, fp16 on older GPUs; None = full precision."""
+    import torch
+
+    use = args.amp == "on" or (args.amp == "auto" and device.type == "cuda")
+    if not use:
+        return None
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def make_optimizer(args: argparse.Namespace, model: Any) -> Any:
+    import torch
+
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]  # biases and norms: no decay
+    groups = [
+        {"params": decay, "weight_decay": args.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if args.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=args.lr)
+
+
+def make_schedule(args: argparse.Namespace, optimizer: Any, steps_per_epoch: int) -> Any:
+    """Per-step LR factor: linear warm-up for one epoch, then cosine to zero (or step/constant)."""
+    import torch
+
+    total = max(1, args.epochs * steps_per_epoch)
+    warm = min(steps_per_epoch, total // 5) if args.schedule != "none" else 0
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        if args.schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+        if args.schedule == "step":
+            return 0.1 ** ((step - warm) // max(1, (total - warm) // 3))
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def loader_for(
+    data: ImageList, indices: Any, args: argparse.Namespace, device: Any, *, train: bool
+) -> Any:
+    import torch
+
+    workers = args.workers
+    batch = args.batch_size if train else max(args.batch_size, 256)  # no gradients: bigger
+    return torch.utils.data.DataLoader(
+        data,
+        batch_size=batch,
+        sampler=indices,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0 and train,
+        drop_last=train and len(indices) > batch,  # no lone sample for batch norm
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+
+
+def train_epoch(
+    model: Any, loader: Any, step: dict[str, Any], device: Any, args: argparse.Namespace
+) -> tuple[float, int]:
+    import torch
+
+    model.train()
+    total, count = 0.0, 0
+    for x, y, _ in loader:
+        x = x.to(device, non_blocking=True)
+        if args.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        y = y.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=step["dtype"], enabled=step["dtype"] is not None):
+            loss = step["loss"](model(x), y)
+        step["optimizer"].zero_grad(set_to_none=True)
+        step["scaler"].scale(loss).backward()
+        step["scaler"].step(step["optimizer"])
+        step["scaler"].update()
+        step["schedule"].step()
+        total += float(loss.detach()) * y.shape[0]
+        count += int(y.shape[0])
+    return total, count
+
+
+def confusion_matrix(
+    model: Any,
+    data: ImageList,
+    dist: Dist,
+    device: Any,
+    args: argparse.Namespace,
+    n_classes: int,
+    dtype: Any,
+) -> Any:
+    """int64 (K, K) counts, rows = true class, over the whole set: each rank scores every
+    world-th image (no DistributedSampler padding, so nothing is counted twice)."""
+    import torch
+
+    conf = torch.zeros(n_classes, n_classes, dtype=torch.int64, device=device)
+    indices = list(range(dist.rank, len(data), dist.world))
+    if indices:
+        model.eval()
+        with torch.no_grad():
+            for x, y, _ in loader_for(data, indices, args, device, train=False):
+                x = x.to(device, non_blocking=True)
+                if args.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    pred = model(x).argmax(dim=1)
+                y = y.to(device)
+                conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
+    return dist.all_sum(conf).cpu()
+
+
+def metrics(conf: Any, classes: list[str]) -> dict[str, Any]:
+    """Accuracy, macro accuracy (mean per-class recall over classes present), per class."""
+    total = int(conf.sum())
+    diag = conf.diag()
+    support = conf.sum(dim=1)
+    predicted = conf.sum(dim=0)
+    per_class = {}
+    recalls = []
+    for k, name in enumerate(classes):
+        s, p, d = int(support[k]), int(predicted[k]), int(diag[k])
+        recall = d / s if s else None
+        if recall is not None:
+            recalls.append(recall)
+        per_class[name] = {"support": s, "recall": recall, "precision": d / p if p else None}
+    return {
+        "images": total,
+        "accuracy": int(diag.sum()) / total if total else None,
+        "macro_accuracy": sum(recalls) / len(recalls) if recalls else None,
+        "per_class": per_class,
+        "confusion": conf.tolist(),
+    }
+
+
+def print_metrics(title: str, m: dict[str, Any], classes: list[str]) -> None:
+    if not m["images"]:
+        print(f"{title}: no images")
+        return
+    print(
+        f"{title}: accuracy {m['accuracy']:.4f}, macro accuracy {m['macro_accuracy']:.4f} "
+        f"({m['images']} images)"
+    )
+    width = max(8, *(len(c) for c in classes))
+    print(f"  {'class':<{width}} {'support':>8} {'recall':>7} {'precision':>9}")
+    for name, v in m["per_class"].items():
+        r = "-" if v["recall"] is None else f"{v['recall']:.3f}"
+        p = "-" if v["precision"] is None else f"{v['precision']:.3f}"
+        print(f"  {name:<{width}} {v['support']:>8} {r:>7} {p:>9}")
+    if len(classes) <= 20:
+        print("  confusion matrix (rows: true class, columns: predicted)")
+        cell = max(5, *(len(str(x)) for row in m["confusion"] for x in row))
+        print("  " + " " * width + "".join(f"{k:>{cell + 1}}" for k in range(len(classes))))
+        for k, row in enumerate(m["confusion"]):
+            print(f"  {classes[k]:<{width}}" + "".join(f"{x:>{cell + 1}}" for x in row))
+
+
+# -- the run -----------------------------------------------------------------------------------
+def balancing_of(args: argparse.Namespace, provenance: dict[str, Any]) -> str:
+    if args.balancing != "auto":
+        return str(args.balancing)
+    return str(provenance.get("rebalance", {}).get("retrain_balancing", "class_weights"))
+
+
+def class_weight_list(root: Path, classes: list[str], labels: list[int]) -> list[float]:
+    """w_k from class_weights.json, else n / (K * n_k) over the train labels."""
+    try:
+        stored = json.loads((root / "class_weights.json").read_text(encoding="utf-8"))
+        return [float(stored[c]) for c in classes]
+    except (OSError, ValueError, KeyError):
+        counts = [labels.count(k) for k in range(len(classes))]
+        present = sum(1 for c in counts if c)
+        return [len(labels) / (present * c) if c else 0.0 for c in counts]
+
+
+def prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Read the export: classes, samples per split, the evaluation set, balancing."""
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise RetrainError(f"no export folder at {root}")
+    classes = read_classes(root)
+    prov = read_provenance(root)
+    splits = load_splits(root, classes)
+    if not splits["train"]:
+        raise RetrainError(f"{root} has no training images")
+    extra = None
+    if args.eval_manifest:
+        extra = manifest_samples(
+            Path(args.eval_manifest), classes, split=None, aliases=class_aliases(prov)
+        )
+    return {
+        "root": root,
+        "classes": classes,
+        "splits": splits,
+        "eval": extra,
+        "balancing": balancing_of(args, prov),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    info = prepare(args)
+    kind = args.device
+    if kind == "auto":
+        kind = "cuda" if torch.cuda.is_available() else "cpu"
+    dist = Dist(kind)
+    try:
+        trainer = Trainer(args, info, dist, pick_device(kind, dist.local_rank))
+        return trainer.run()
+    finally:
+        dist.close()
+
+
+class Trainer:
+    """One training run: data, model (DDP-wrapped when distributed), optimisation, scoring."""
+
+    def __init__(self, args: argparse.Namespace, info: dict[str, Any], dist: Dist, device: Any):
+        import torch
+
+        self.args, self.info, self.dist, self.device = args, info, dist, device
+        self.classes: list[str] = info["classes"]
+        cpus = os.cpu_count() or 1
+        if device.type == "cpu" and dist.world > 1:
+            torch.set_num_threads(max(1, cpus // dist.local_world))  # ranks share the cores
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        torch.manual_seed(args.seed)
+        self.data, cached = self._datasets(cpus)
+        if args.batch_size is None:  # small sets get smaller batches, so enough steps happen
+            per_rank = len(self.data["train"]) // dist.world
+            args.batch_size = int(
+                min(128, max(16, 2 ** math.floor(math.log2(max(per_rank, 1) / 16 + 1))))
+            )
+        if args.workers is None:
+            on_gpu = device.type == "cuda"
+            args.workers = min(8, cpus // dist.local_world) if on_gpu else (0 if cached else 2)
+        self.model = build_model(args, len(self.classes)).to(device)
+        if args.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.ddp = self.model
+        if dist.enabled:
+            ids = [device.index] if device.type == "cuda" else None
+            self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self._optimisation()
+
+    def _datasets(self, cpus: int) -> tuple[dict[str, ImageList], bool]:
+        args, splits = self.args, self.info["splits"]
+        self.size = args.image_size or guess_image_size(splits["train"])
+        self.mean, self.std = (MEAN, STD) if args.pretrained else ((0.5,) * 3, (0.5,) * 3)
+        norm = {"mean": self.mean, "std": self.std}
+        train_tf = transforms(self.size, augment=args.augment, orientation=args.orientation, **norm)
+        eval_tf = transforms(self.size, augment=False, orientation=False, **norm)
+        data = {s: ImageList(splits[s], self.size, eval_tf) for s in SPLITS}
+        data["train"].transform = train_tf
+        if self.info["eval"] is not None:
+            data["eval"] = ImageList(self.info["eval"], self.size, eval_tf)
+        total_bytes = sum(len(d) for d in data.values()) * 3 * self.size**2
+        cache = args.cache == "on" or (args.cache == "auto" and total_bytes < 4 << 30)
+        if cache:
+            for d in data.values():
+                d.fill_cache(min(16, cpus))
+        return data, cache
+
+    def _optimisation(self) -> None:
+        import torch
+
+        args, dist, train = self.args, self.dist, self.data["train"]
+        balancing = self.info["balancing"]
+        weights = torch.tensor(
+            class_weight_list(self.info["root"], self.classes, train.labels), dtype=torch.float32
+        )
+        per_sample = weights[torch.tensor(train.labels)].double()
+        self.sampler = ShardSampler(
+            len(train),
+            rank=dist.rank,
+            world=dist.world,
+            seed=args.seed,
+            weights=per_sample if balancing == "sampler" else None,
+        )
+        self.loader = loader_for(train, self.sampler, args, self.device, train=True)
+        self.dtype = autocast_dtype(args, self.device)
+        loss_weight = weights.to(self.device) if balancing == "class_weights" else None
+        self.step = {
+            "dtype": self.dtype,
+            "loss": torch.nn.CrossEntropyLoss(
+                weight=loss_weight, label_smoothing=args.label_smoothing
+            ),
+            "optimizer": make_optimizer(args, self.ddp),
+            "scaler": torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16),
+        }
+        self.step["schedule"] = make_schedule(
+            args, self.step["optimizer"], max(1, len(self.loader))
+        )
+
+    def score(self, name: str) -> dict[str, Any]:
+        conf = confusion_matrix(
+            self.model,
+            self.data[name],
+            self.dist,
+            self.device,
+            self.args,
+            len(self.classes),
+            self.dtype,
+        )
+        return metrics(conf, self.classes)
+
+    def run(self) -> dict[str, Any]:
+        import torch
+
+        history, best = self.fit()
+        self.model.load_state_dict(best["state"])
+        result = {
+            "export": str(self.info["root"]),
+            "classes": self.classes,
+            "device": str(self.device),
+            "world_size": self.dist.world,
+            "image_size": self.size,
+            "balancing": self.info["balancing"],
+            "best_epoch": best["epoch"],
+            "epochs_run": len(history),
+            "history": history,
+            "images_per_s": _throughput(history),
+            "args": dict(vars(self.args)),
+        }
+        for name in ("val", "test", "eval"):
+            if name in self.data and len(self.data[name]):
+                result[name] = self.score(name)  # every rank takes part
+        if self.dist.main:
+            _print_result(result, self.classes, self.args)
+            if self.args.save:
+                bundle = {
+                    "state_dict": best["state"],
+                    "classes": self.classes,
+                    "model": self.args.model,
+                    "image_size": self.size,
+                    "mean": self.mean,
+                    "std": self.std,
+                }
+                torch.save(bundle, self.args.save)
+        return result
+
+    def fit(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Train with early stopping on the validation score; keep the best epoch's weights."""
+        args, dist = self.args, self.dist
+        history: list[dict[str, Any]] = []
+        best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "state": _snapshot(self.model)}
+        has_val = len(self.data["val"]) > 0
+        waited = 0
+        for epoch in range(args.epochs):
+            self.sampler.epoch = epoch
+            if epoch == 0 and args.dump_shards:
+                _dump_shards(args.dump_shards, self.sampler, dist, len(self.data["val"]))
+            entry = self._epoch(epoch)
+            score = float(epoch)  # no validation images: the last epoch is kept
+            if has_val:
+                m = self.score("val")
+                entry.update(val_accuracy=m["accuracy"], val_macro_accuracy=m["macro_accuracy"])
+                score = m["accuracy"] if args.select == "accuracy" else m["macro_accuracy"]
+            if score > best["score"]:
+                best, waited = (
+                    {"epoch": epoch + 1, "score": score, "state": _snapshot(self.model)},
+                    0,
+                )
+            else:
+                waited += 1
+            history.append(entry)
+            if dist.main and not args.quiet:
+                _print_epoch(entry, args.epochs)
+            wants_stop = has_val and args.patience > 0 and waited >= args.patience
+            if dist.broadcast_flag(wants_stop, self.device):  # all ranks stop at the same epoch
+                break
+        if args.dump_shards:
+            stop = {"rank": dist.rank, "epochs_run": len(history), "best_epoch": best["epoch"]}
+            (Path(args.dump_shards) / f"stop_rank{dist.rank}.json").write_text(json.dumps(stop))
+        return history, best
+
+    def _epoch(self, epoch: int) -> dict[str, Any]:
+        import torch
+
+        start = time.perf_counter()
+        loss_sum, count = train_epoch(self.ddp, self.loader, self.step, self.device, self.args)
+        seconds = time.perf_counter() - start
+        totals = self.dist.all_sum(
+            torch.tensor([loss_sum, float(count)], dtype=torch.float64, device=self.device)
+        )
+        return {
+            "epoch": epoch + 1,
+            "loss": float(totals[0] / max(totals[1], 1)),
+            "images": int(totals[1]),
+            "seconds": round(seconds, 3),
+        }
+
+
+def _print_epoch(entry: dict[str, Any], epochs: int) -> None:
+    val = ""
+    if "val_accuracy" in entry:
+        val = f", val acc {entry['val_accuracy']:.4f} macro {entry['val_macro_accuracy']:.4f}"
+    rate = entry["images"] / max(entry["seconds"], 1e-9)
+    print(f"epoch {entry['epoch']}/{epochs}: loss {entry['loss']:.4f}{val} ({rate:.0f} im/s)")
+    sys.stdout.flush()
+
+
+def _snapshot(model: Any) -> dict[str, Any]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def _dump_shards(folder: str, sampler: ShardSampler, dist: Dist, n_val: int) -> None:
+    """Each rank's first-epoch training positions and evaluation indices (for checks)."""
+    order = sampler.order()
+    positions = list(range(dist.rank, len(order), dist.world))
+    record = {
+        "rank": dist.rank,
+        "world": dist.world,
+        "train_positions": positions,
+        "train_indices": order[dist.rank :: dist.world].tolist(),
+        "eval_indices": list(range(dist.rank, n_val, dist.world)),
+    }
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"shard_rank{dist.rank}.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+def _throughput(history: list[dict[str, Any]]) -> float | None:
+    """Training images per second, all ranks together (the first epoch warms up, if others)."""
+    rows = history[1:] if len(history) > 1 else history
+    seconds = sum(r["seconds"] for r in rows)
+    return round(sum(r["images"] for r in rows) / seconds, 1) if seconds > 0 else None
+
+
+def _print_result(result: dict[str, Any], classes: list[str], args: argparse.Namespace) -> None:
+    print(
+        f"best epoch {result['best_epoch']} of {result['epochs_run']} on {result['device']} "
+        f"x{result['world_size']}, {result['images_per_s']} training images/s, "
+        f"balancing: {result['balancing']}"
+    )
+    titles = {"val": "validation", "test": "test", "eval": f"held-out set {args.eval_manifest}"}
+    for name, title in titles.items():
+        if name in result:
+            print_metrics(title, result[name], classes)
+    if args.report:
+        Path(args.report).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+# -- command line ------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="retrain.py",
+        description="Train a classifier on a labelaudit export (DIR/train), select on DIR/val, "
+        "report DIR/test (and --eval-manifest) accuracy overall and per class.",
+    )
+    p.add_argument("dir", metavar="DIR", help="the export folder")
+    m = p.add_argument_group("model")
+    m.add_argument(
+        "--model",
+        default="small-cnn",
+        help="small-cnn (default) or a torchvision model name (resnet18, ...)",
+    )
+    m.add_argument("--width", type=int, default=64, help="small-cnn width (default 64)")
+    m.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="start from torchvision weights already in torch's cache (never downloaded)",
+    )
+    m.add_argument(
+        "--dropout", type=float, default=0.2, help="dropout before the head (default 0.2)"
+    )
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=int, default=30, help="at most this many epochs (default 30)")
+    t.add_argument(
+        "--patience",
+        type=int,
+        default=8,
+        help="stop after this many epochs without a better val score; 0: never (default 8)",
+    )
+    t.add_argument(
+        "--select",
+        choices=("accuracy", "macro"),
+        default="accuracy",
+        help="val score that picks the best epoch (default accuracy)",
+    )
+    t.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="per process (default: 128, smaller for small sets: a power of two near n/16, >= 16)",
+    )
+    t.add_argument("--optimizer", choices=("adamw", "sgd"), default="adamw")
+    t.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default: adamw 2e-3, sgd 0.05)"
+    )
+    t.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (Nesterov)")
+    t.add_argument("--weight-decay", type=float, default=None, help="default: adamw 0.05, sgd 5e-4")
+    t.add_argument("--label-smoothing", type=float, default=0.1)
+    t.add_argument(
+        "--schedule",
+        choices=("cosine", "step", "none"),
+        default="cosine",
+        help="after one warm-up epoch",
+    )
+    t.add_argument(
+        "--balancing",
+        choices=("auto", "class_weights", "sampler", "none"),
+        default="auto",
+        help="how to correct class imbalance; auto: what provenance.json says",
+    )
+    t.add_argument("--seed", type=int, default=0)
+    d = p.add_argument_group("data")
+    d.add_argument(
+        "--image-size", type=int, default=None, help="default: the median shorter side, 32..224"
+    )
+    d.add_argument("--no-augment", dest="augment", action="store_false", help="no augmentation")
+    d.add_argument(
+        "--keep-orientation",
+        dest="orientation",
+        action="store_false",
+        help="no flips or rotations (for classes where orientation matters: digits, text, arrows)",
+    )
+    d.add_argument(
+        "--eval-manifest",
+        metavar="CSV",
+        help="also score on a held-out set: a CSV with path,label (paths relative to the CSV)",
+    )
+    d.add_argument(
+        "--cache",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="decode every image once into memory (auto: when under 4 GiB)",
+    )
+    d.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="DataLoader workers per process (default: 8 on GPU, 0-2 on CPU)",
+    )
+    h = p.add_argument_group("hardware")
+    h.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    h.add_argument(
+        "--amp",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="mixed precision (bf16, or fp16 on older GPUs); auto: on GPU only",
+    )
+    h.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    h.add_argument("--threads", type=int, default=None, help="torch CPU threads per process")
+    o = p.add_argument_group("output")
+    o.add_argument("--report", metavar="FILE.json", help="write the full report as JSON")
+    o.add_argument("--save", metavar="FILE.pt", help="save the best model's state_dict")
+    o.add_argument("--dump-shards", metavar="DIR", help=argparse.SUPPRESS)
+    o.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    return p
+
+
+def apply_defaults(args: argparse.Namespace) -> None:
+    if args.lr is None:
+        args.lr = 0.05 if args.optimizer == "sgd" else 2e-3
+    if args.weight_decay is None:
+        args.weight_decay = 5e-4 if args.optimizer == "sgd" else 0.05
+    for name in ("epochs", "batch_size", "width"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise RetrainError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.dropout < 1 or not 0 <= args.label_smoothing < 1:
+        raise RetrainError("--dropout and --label-smoothing must be in [0, 1)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        apply_defaults(args)
+        run(args)
+    except RetrainError as exc:
+        print(f"retrain: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("retrain: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""``labelaudit export`` through the installed entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from export_helpers import read_manifest
+from helpers import assert_one_error_line, make_tree, run_cli, tree_fingerprint
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("cli_export")
+    make_tree(base / "images", {"cat": 8, "dog": 6, "owl": 5})
+    run_cli("init", base / "project", "--images", base / "images", check=True)
+    return base / "project"
+
+
+def test_help_states_the_defaults() -> None:
+    text = " ".join(run_cli("export", "--help", check=True).stdout.split())
+    assert "--auto-fix-threshold" in text and "(default 0.7)" in text
+    assert "exclude-flagged" in text and "0.8,0.1,0.1" in text
+    assert "export" in run_cli("--help", check=True).stdout
+    assert "retrain" in run_cli("--help", check=True).stdout
+
+
+def test_export_prints_counts_and_writes_the_layout(project: Path, tmp_path: Path) -> None:
+    images = project.parent / "images"
+    before = tree_fingerprint(images)
+    out = tmp_path / "out"
+    proc = run_cli(
+        "export",
+        project,
+        "--out",
+        out,
+        "--json",
+        "--format",
+        "imagefolder,csv,labelstudio",
+        "--rebalance",
+        "oversample",
+        "--seed",
+        "5",
+        check=True,
+    )
+    counts = json.loads(proc.stdout)
+    assert counts["images_exported"] == 19
+    assert counts["rows_written"] == len(read_manifest(out))
+    assert set(counts["after"]) == {"train", "val", "test"}
+    for name in (
+        "classes.json",
+        "class_weights.json",
+        "provenance.json",
+        "CHANGES.md",
+        "retrain.py",
+        "manifest.csv",
+        "labelstudio/tasks.json",
+    ):
+        assert (out / name).is_file(), name
+    assert tree_fingerprint(images) == before
+    proc = run_cli("export", project, "--out", tmp_path / "text", "--splits", "0.9,0.1")
+    assert proc.returncode == 0, proc.stderr
+    assert "exported 19 images" in proc.stdout and "retrain:" in proc.stdout
+    assert sorted(p.name for p in (tmp_path / "text").iterdir() if p.is_dir()) == ["train", "val"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--splits", "0.5,0.2"], "sum to 1"),
+        (["--splits", "x"], "--splits"),
+        (["--format", "coco"], "--format"),
+        (["--auto-fix-threshold", "2"], "between 0 and 1"),
+        (["--keep-splits"], "no split value"),
+    ],
+)
+def test_bad_options_are_one_error_line(
+    project: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    assert_one_error_line(run_cli("export", project, "--out", out, *args), contains=message)
+    assert not out.exists()
+
+
+def test_refusals_are_one_error_line(project: Path, tmp_path: Path) -> None:
+    images = project.parent / "images"
+    proc = run_cli("export", project, "--out", images / "cleaned", "--force")
+    assert_one_error_line(proc, contains="overlaps the image root")
+    proc = run_cli("export", project, "--out", project / "x")
+    assert_one_error_line(proc, contains="overlaps the project folder")
+    out = tmp_path / "out"
+    run_cli("export", project, "--out", out, check=True)
+    assert_one_error_line(run_cli("export", project, "--out", out), contains="--force")
+    assert run_cli("export", project, "--out", out, "--force").returncode == 0
+    assert_one_error_line(run_cli("export", tmp_path / "nope", "--out", out), contains="project")

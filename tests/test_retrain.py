@@ -1,0 +1,236 @@
+"""The retraining script an export carries: standalone, CPU for one epoch, torchrun with gloo."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from export_helpers import export, make_project, read_manifest
+from helpers import assert_one_error_line, run_cli, write_image
+from labelaudit.export_assets import retrain
+
+pytestmark = pytest.mark.slow
+ASSET = Path(retrain.__file__)
+COUNTS = {"cat": 10, "dog": 8, "owl": 6}
+
+
+@pytest.fixture(scope="module")
+def tiny_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("retrain")
+    project = make_project(base, COUNTS)
+    out = base / "export"
+    export(project, out, splits=(0.6, 0.2, 0.2))
+    project.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def heldout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A held-out set with true labels: a CSV of path,label relative to its folder."""
+    base = tmp_path_factory.mktemp("heldout")
+    rows = []
+    for k, name in enumerate(COUNTS):
+        for i in range(3):
+            write_image(base / "imgs" / f"{name}{i}.jpg", seed=9000 + 10 * k + i)
+            rows.append((f"imgs/{name}{i}.jpg", name))
+    with open(base / "truth.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([("path", "label"), *rows])
+    return base / "truth.csv"
+
+
+def _run(args: list[str], *, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["OMP_NUM_THREADS"] = "1"
+    return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_the_script_needs_only_torch_torchvision_and_the_standard_library() -> None:
+    tree = ast.parse(ASSET.read_text(encoding="utf-8"))
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module.split(".")[0])
+    allowed = set(sys.stdlib_module_names) | {"torch", "torchvision", "PIL", "__future__"}
+    assert modules <= allowed, modules - allowed
+
+
+def test_one_epoch_on_cpu_with_a_held_out_set(
+    tiny_export: Path, heldout: Path, tmp_path: Path
+) -> None:
+    # Run the copy inside the export from elsewhere, as a cluster would.
+    report, model = tmp_path / "report.json", tmp_path / "model.pt"
+    proc = _run(
+        [
+            sys.executable,
+            str(tiny_export / "retrain.py"),
+            str(tiny_export),
+            "--epochs",
+            "1",
+            "--eval-manifest",
+            str(heldout),
+            "--report",
+            str(report),
+            "--save",
+            str(model),
+            "--threads",
+            "1",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test: accuracy" in proc.stdout and "confusion matrix" in proc.stdout
+    result = json.loads(report.read_text())
+    manifest = read_manifest(tiny_export)
+    for split in ("val", "test"):
+        n = sum(1 for r in manifest if r["split"] == split)
+        assert result[split]["images"] == n
+        assert sum(map(sum, result[split]["confusion"])) == n
+    assert result["eval"]["images"] == 9
+    assert set(result["eval"]["per_class"]) == set(COUNTS)
+    assert 0 <= result["eval"]["macro_accuracy"] <= 1
+    assert result["balancing"] == "class_weights"  # as provenance.json says
+    assert result["epochs_run"] == 1 and result["images_per_s"] > 0
+    import torch
+
+    saved = torch.load(model, weights_only=True)
+    assert saved["classes"] == ["cat", "dog", "owl"]
+
+
+def test_labelaudit_retrain_and_scripts_retrain(tiny_export: Path, tmp_path: Path) -> None:
+    proc = run_cli("retrain", tiny_export, "--epochs", "1", "--quiet", "--no-augment")
+    assert proc.returncode == 0, proc.stderr
+    assert "test: accuracy" in proc.stdout
+    assert_one_error_line(run_cli("retrain", tmp_path / "nothing"), contains="no export folder")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "retrain.py"
+    proc = _run([sys.executable, str(script), "--help"], cwd=tmp_path)
+    assert proc.returncode == 0 and "--eval-manifest" in proc.stdout
+
+
+def test_bad_input_is_one_line(tiny_export: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,label\nx.png,zebra\n")
+    proc = _run(
+        [sys.executable, str(ASSET), str(tiny_export), "--eval-manifest", str(bad)], cwd=tmp_path
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "unknown label 'zebra'" in proc.stderr
+    proc = _run(
+        [
+            sys.executable,
+            str(ASSET),
+            str(tiny_export),
+            "--pretrained",
+            "--model",
+            "resnet18",
+            "--epochs",
+            "1",
+        ],
+        cwd=tmp_path,
+    )
+    if proc.returncode != 0:  # weights not in the cache here: said in one line, no download
+        assert "never downloads" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _torchrun(export_dir: Path, shards: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    torchrun = Path(sys.executable).parent / "torchrun"
+    launcher = (
+        [str(torchrun)] if torchrun.exists() else [sys.executable, "-m", "torch.distributed.run"]
+    )
+    return _run(
+        [
+            *launcher,
+            "--standalone",
+            "--nproc_per_node=2",
+            str(export_dir / "retrain.py"),
+            str(export_dir),
+            "--dump-shards",
+            str(shards),
+            "--quiet",
+            "--threads",
+            "1",
+            *extra,
+        ],
+        cwd=shards.parent,
+        timeout=400,
+    )
+
+
+def _shards(folder: Path, prefix: str = "shard") -> list[dict]:
+    return [json.loads((folder / f"{prefix}_rank{r}.json").read_text()) for r in (0, 1)]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gloo on CPU is tested on Linux")
+def test_torchrun_two_processes_disjoint_shards_and_a_clean_stop(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    shards = tmp_path / "shards"
+    report = tmp_path / "report.json"
+    # lr 0: the validation score cannot improve, so patience 1 stops early, on both ranks.
+    proc = _torchrun(
+        tiny_export,
+        shards,
+        "--epochs",
+        "4",
+        "--patience",
+        "1",
+        "--lr",
+        "0",
+        "--report",
+        str(report),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = _shards(shards)
+    n_train = sum(1 for r in read_manifest(tiny_export) if r["split"] == "train")
+    assert len(a["train_indices"]) == len(b["train_indices"]) == n_train // 2
+    assert set(a["train_indices"]).isdisjoint(b["train_indices"])
+    n_val = sum(1 for r in read_manifest(tiny_export) if r["split"] == "val")
+    assert sorted(a["eval_indices"] + b["eval_indices"]) == list(range(n_val))  # no padding
+    stops = _shards(shards, "stop")
+    assert stops[0]["epochs_run"] == stops[1]["epochs_run"] < 4
+    result = json.loads(report.read_text())
+    assert result["world_size"] == 2
+    assert result["test"]["images"] == sum(
+        1 for r in read_manifest(tiny_export) if r["split"] == "test"
+    )
+    assert proc.stdout.count("best epoch") == 1  # rank 0 reports
+
+    shards2 = tmp_path / "weighted"
+    proc = _torchrun(tiny_export, shards2, "--epochs", "1", "--balancing", "sampler")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a, b = _shards(shards2)
+    assert set(a["train_positions"]).isdisjoint(b["train_positions"])
+    assert len(a["train_indices"]) == len(b["train_indices"]) == -(-n_train // 2)
+
+
+def test_manifest_only_export_trains_too(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"x": 6, "y": 6})
+    out = tmp_path / "csvonly"
+    export(project, out, formats=("csv",))
+    project.close()
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(out, moved)
+    proc = _run(
+        [
+            sys.executable,
+            str(moved / "retrain.py"),
+            str(moved),
+            "--epochs",
+            "1",
+            "--quiet",
+            "--threads",
+            "1",
+        ],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "test: accuracy" in proc.stdout
