@@ -8,7 +8,9 @@ logistic regression trained on the given labels (fast; the CNN scan is better). 
 annotators vote; each method's consensus is scored against the true digit, and each annotator's
 estimated quality against their true accuracy. Scenarios: the reference panel (accuracies
 0.9/0.8/0.7/0.6/0.55, 3 votes per image), fewer but better annotators, one adversarial annotator,
-and the real workflow where only the images cleanlab flags get votes.
+and the real workflow where only the images cleanlab flags get votes (there only the agreed
+consensus changes the dataset: images sent to the lead keep their given label, and their count is
+printed). With crowd-kit importable (it is not a dependency), a crowd-kit Dawid-Skene row is added.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelaudit.core.consensus.methods import METHODS, consensus
+from labelaudit.core.consensus.methods import METHODS, VoteMatrix, consensus
 from labelaudit.core.consensus.simulate import confusion_from_accuracy, simulate_votes
 from labelaudit.core.dataset.demo import flip_labels, load_digit_images
 
@@ -77,6 +79,40 @@ def true_accuracy(confusions: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return (np.diagonal(confusions, axis1=1, axis2=2) * prior).sum(axis=1)
 
 
+def dataset_effect(
+    decision: np.ndarray,
+    needs_lead: np.ndarray,
+    voted: np.ndarray,
+    given: np.ndarray,
+    truth: np.ndarray,
+) -> str:
+    """Correct labels before and after review when only the agreed consensus is applied: an
+    image left to the lead keeps its given label here (the lead has not decided yet)."""
+    final = given.copy()
+    agreed = voted & ~needs_lead & (decision >= 0)
+    final[agreed] = decision[agreed]
+    to_lead = int((voted & needs_lead).sum())
+    return (
+        f"dataset {float((given == truth).mean()):.3f} -> {float((final == truth).mean()):.3f} "
+        f"correct labels, {to_lead} images left to the lead (keeping their given label)"
+    )
+
+
+def crowdkit_dawid_skene(votes: VoteMatrix) -> np.ndarray | None:
+    """int64 (N,) crowd-kit's Dawid-Skene labels (-1 where no vote), or None without crowd-kit
+    (not a dependency: ~180 MB of extra packages; the comparison row is skipped then)."""
+    try:
+        import pandas as pd
+        from crowdkit.aggregation import DawidSkene
+    except ImportError:
+        return None
+    frame = pd.DataFrame({"task": votes.item, "worker": votes.annotator, "label": votes.value})
+    found = DawidSkene(n_iter=100).fit_predict(frame)
+    out = np.full(votes.n_items, -1, dtype=np.int64)
+    out[found.index.to_numpy(dtype=np.int64)] = found.to_numpy(dtype=np.int64)
+    return out
+
+
 def run(
     scenario: Scenario,
     truth: np.ndarray,
@@ -107,13 +143,7 @@ def run(
             f"{agreed.sum() / voted.sum():.0%} agreed (no lead) at {agreed_acc:.3f}"
         )
         if scenario.only_flagged:
-            final = given.copy()
-            use = voted & (out.decision >= 0)
-            final[use] = out.decision[use]
-            line += (
-                f"; dataset {float((given == truth).mean()):.3f} -> "
-                f"{float((final == truth).mean()):.3f} correct labels"
-            )
+            line += "; " + dataset_effect(out.decision, out.needs_lead, voted, given, truth)
         print(
             line
             + f"  [{took * 1000:.0f} ms]"
@@ -126,6 +156,10 @@ def run(
             + " ".join(f"{q:5.2f}" for q in est)
             + f"   (correlation with truth {corr:.2f})"
         )
+    reference = crowdkit_dawid_skene(votes)
+    if reference is not None:
+        acc = float((reference[voted] == truth[voted]).mean())
+        print(f"   {'crowd-kit DS':<12} consensus accuracy {acc:.3f} on voted images")
 
 
 def main() -> None:

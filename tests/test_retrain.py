@@ -124,6 +124,12 @@ def test_bad_input_is_one_line(tiny_export: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "unknown label 'zebra'" in proc.stderr
+    bad.write_text("file,label\nx.png,a\n")
+    proc = _run(
+        [sys.executable, str(ASSET), str(tiny_export), "--eval-manifest", str(bad)], cwd=tmp_path
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert "needs the columns path and label (missing: path)" in proc.stderr
     proc = _run(
         [
             sys.executable,
@@ -191,6 +197,8 @@ def test_torchrun_two_processes_disjoint_shards_and_a_clean_stop(
     assert proc.returncode == 0, proc.stderr[-3000:]
     a, b = _shards(shards)
     n_train = sum(1 for r in read_manifest(tiny_export) if r["split"] == "train")
+    assert a["order"] == b["order"]  # both ranks cut one shared permutation
+    assert a["train_indices"] == a["order"][0::2] and b["train_indices"] == b["order"][1::2]
     assert len(a["train_indices"]) == len(b["train_indices"]) == n_train // 2
     assert set(a["train_indices"]).isdisjoint(b["train_indices"])
     n_val = sum(1 for r in read_manifest(tiny_export) if r["split"] == "val")
@@ -208,8 +216,12 @@ def test_torchrun_two_processes_disjoint_shards_and_a_clean_stop(
     proc = _torchrun(tiny_export, shards2, "--epochs", "1", "--balancing", "sampler")
     assert proc.returncode == 0, proc.stderr[-3000:]
     a, b = _shards(shards2)
+    assert a["order"] == b["order"]  # one weighted draw shared by the ranks
+    assert len(a["order"]) == 2 * -(-n_train // 2)
     assert set(a["train_positions"]).isdisjoint(b["train_positions"])
-    assert len(a["train_indices"]) == len(b["train_indices"]) == -(-n_train // 2)
+    assert sorted(a["train_positions"] + b["train_positions"]) == list(range(len(a["order"])))
+    assert a["train_indices"] == [a["order"][p] for p in a["train_positions"]]
+    assert b["train_indices"] == [b["order"][p] for p in b["train_positions"]]
 
 
 def test_manifest_only_export_trains_too(tmp_path: Path) -> None:

@@ -175,6 +175,10 @@ def test_demo_builds_dataset_project_and_answer_key(tmp_path: Path) -> None:
     assert info["images"]["ok"] == len(rows) and info["images"]["broken"] == 3
     again = run_cli("demo", tmp_path / "demo", "--no-gui", "--skip-scan", check=True)
     assert "reusing" in again.stdout
+    assert "built with --seed 3 --noise 0.2: ignoring --seed 0 --noise 0.1" in again.stdout
+    bad = run_cli("demo", tmp_path / "demo", "--rebuild", "--noise", "2", "--no-gui")
+    assert_one_error_line(bad, contains="--noise")
+    assert (tmp_path / "demo" / "truth.csv").read_text().splitlines() == truth  # not deleted
 
 
 def test_help_lists_commands_and_gui_without_qt_import() -> None:

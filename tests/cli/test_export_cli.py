@@ -95,3 +95,27 @@ def test_refusals_are_one_error_line(project: Path, tmp_path: Path) -> None:
     assert_one_error_line(run_cli("export", project, "--out", out), contains="--force")
     assert run_cli("export", project, "--out", out, "--force").returncode == 0
     assert_one_error_line(run_cli("export", tmp_path / "nope", "--out", out), contains="project")
+
+
+def test_demo_export_stage_fixes_labels_and_grades_them_against_the_answer_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from export_helpers import make_project, store_scan
+    from labelaudit.cli import demo_stages
+
+    demo = tmp_path / "demo"
+    with make_project(demo, {"cat": 6, "dog": 6}) as project:
+        # cat/0000 is really a dog and the scan says so; dog/0001 is right, though flagged.
+        store_scan(project, flagged={"cat/0000.png": ("dog", 0.95), "dog/0001.png": ("cat", 0.4)})
+        rows = [("cat/0000.png", "dog", "cat"), ("dog/0001.png", "dog", "dog")]
+        rows += [(f"{c}/{i:04d}.png", c, c) for c in ("cat", "dog") for i in range(2, 6)]
+        lines = ["path,true_label,given_label", *(",".join(r) for r in rows)]
+        (demo / "truth.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for _ in range(2):  # a second demo run replaces its own export
+            demo_stages.export_stage(project, demo_dir=demo)
+    out = capsys.readouterr().out
+    by_path = {r["source_path"]: r["label"] for r in read_manifest(demo / "export")}
+    assert by_path["cat/0000.png"] == "dog"  # auto-fixed (p 0.95 >= 0.7)
+    assert "dog/0001.png" not in by_path  # flagged, unsure suggestion: left out
+    assert "answer key: 9 of 9 exported labels are right (100.0%)" in out
+    assert "the given labels had 1 of 10 wrong (10.0%)" in out

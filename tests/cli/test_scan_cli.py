@@ -85,6 +85,8 @@ def test_byo_scan_issues_and_summary_end_to_end(tmp_path: Path, backend: str | N
     assert swap["issue_types"] == "label" and float(swap["suggested_prob"]) > 0.85
     everything = json.loads(run_cli("issues", proj, "--all", "--format", "json", check=True).stdout)
     assert len(everything["rows"]) == len(truth) and everything["stale"] == []
+    floats = [v for r in everything["rows"] for v in r.values() if isinstance(v, float)]
+    assert floats and all(v == float(f"{v:.6g}") for v in floats)  # rounded like the CSV
     copies = [r for r in everything["rows"] if r["path"] in ("cow/0001.png", "cow/again.png")]
     assert copies[0]["near_dup_group"] == copies[1]["near_dup_group"] >= 0
     assert "near_duplicate" in copies[0]["issue_types"]
@@ -98,10 +100,20 @@ def test_byo_scan_issues_and_summary_end_to_end(tmp_path: Path, backend: str | N
         "1 groups carry different labels",
         "What to do",
         "Main problems, most serious first: ",
+        "CONFIDENT JOINT",
+        "LABEL NOISE PER CLASS",
     ):
         assert expected in summary, (expected, summary)
     data = json.loads(run_cli("summary", proj, "--json", check=True).stdout)
     assert data["summary"]["imbalance"]["smallest"] == {"class": "eel", "images": 3}
+    matrix = data["noise_matrix"]
+    assert matrix["classes"] == ["ant", "bee", "cow", "eel"] and matrix["rows"] == "given label"
+    counts = np.array(matrix["counts"])
+    assert counts.shape == (4, 4) and counts[0, 1] >= 5 and counts[1, 0] >= 5  # planted swaps
+    assert counts.sum() == len(truth) and counts[2, 2] >= 39
+    noise = {c["class"]: c for c in data["class_noise"]}
+    assert noise["ant"]["label_noise"] > 0.1 and noise["cow"]["label_noise"] < 0.05
+    assert noise["bee"]["inverse_label_noise"] is not None
     info = run_cli("info", proj, check=True).stdout
     assert "#1 done pred_probs" in info
 
@@ -112,7 +124,8 @@ def test_issues_output_file_is_written_atomically(tmp_path: Path) -> None:
     run_cli("scan", proj, "--pred-probs", tmp_path / "p.npy", check=True)
     target = tmp_path / "out" / "issues.csv"
     missing_dir = run_cli("issues", proj, "-o", target)
-    assert_one_error_line(missing_dir, contains="No such file")
+    assert_one_error_line(missing_dir, contains=f"cannot write {target}: the folder")
+    assert ".tmp" not in missing_dir.stderr
     target.parent.mkdir()
     run_cli("issues", proj, "--all", "-o", target, check=True)
     assert len(target.read_text().splitlines()) == len(truth) + 1
@@ -387,3 +400,56 @@ def test_demo_scan_stage_without_torch_says_so_in_one_line(
     assert capsys.readouterr().out == (
         "torch not installed: skipping the CNN scan (pip install 'labelaudit[scan]')\n"
     )
+
+
+def test_bad_cv_options_fail_before_training_and_store_nothing(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    run_cli("init", proj, "--images", tiny_tree16(tmp_path / "images", per_class=6), check=True)
+    quick = ("--model", "small-cnn", "--epochs", "1", "--image-size", "16", "--device", "cpu")
+    cases = [
+        (["--filter-by", "magic"], "unknown --filter-by 'magic'"),
+        (["--quality-method", "magic"], "unknown --quality-method 'magic'"),
+        (["--folds", "8"], "--folds 8 is more than any class has images (every class has 6)"),
+    ]
+    for extra, message in cases:
+        assert_one_error_line(run_cli("scan", proj, *quick, *extra), contains=message)
+    np.save(tmp_path / "p.npy", np.full((24, 4), 0.25, dtype=np.float32))
+    own = run_cli("scan", proj, "--pred-probs", tmp_path / "p.npy", "--folds", "3", "--no-tta")
+    assert_one_error_line(own, contains="--folds, --no-tta only apply to cross-validated scans")
+    assert scans_and_arrays(proj) == (0, 0)
+
+
+@pytest.mark.slow
+def test_no_calibrate_stores_raw_softmax_and_says_so_in_the_config(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    proj = tmp_path / "proj"
+    run_cli("init", proj, "--images", tiny_tree16(tmp_path / "images", per_class=12), check=True)
+    run_cli("scan", proj, *TINY_CV, "--no-calibrate", check=True)
+    with Project.open(proj) as project:
+        results = load_results(project.store)
+    assert results is not None
+    assert results.config["calibrate"] is False and results.config["calibration"] is None
+    assert "calibration" not in results.summary["model"]
+    assert np.allclose(results.pred_probs.sum(1), 1, atol=1e-5)
+
+
+def test_summary_lists_the_largest_confusions_when_there_are_many_classes() -> None:
+    from labelaudit.cli.cmd_summary import TOP_CONFUSIONS, noise_lines
+
+    k = 14
+    names = [f"class{i:02d}" for i in range(k)]
+    counts = np.diag(np.full(k, 50))
+    counts[3, 4], counts[5, 1], counts[0, 13] = 9, 7, 1
+    report = {
+        "noise_matrix": {"classes": names, "counts": counts.tolist()},
+        "class_noise": [
+            {"class": n, "label_noise": round(float(counts[i].sum() - counts[i, i]) / 60, 4)}
+            for i, n in enumerate(names)
+        ],
+    }
+    lines = noise_lines(report)
+    assert "  class03 -> class04: 9" in lines and "  class05 -> class01: 7" in lines
+    assert lines.index("  class03 -> class04: 9") < lines.index("  class05 -> class01: 7")
+    assert len([line for line in lines if ": images" not in line and "->" in line]) == 3
+    assert "the 3 largest off-diagonal cells" in " ".join(lines) and TOP_CONFUSIONS >= 3
+    assert lines[-1] == "  class03 15.0%, class05 11.7%, class00 1.7%"

@@ -7,12 +7,14 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from helpers import assert_one_error_line, make_tree, run_cli
 from labelaudit.core.project import Project
 from labelaudit.core.store.schema import audit_log, decisions, votes
+from review_helpers import ids_by_path, store_scan
 
 
 def _count(project_dir: Path, table: sa.Table) -> int:
@@ -94,7 +96,7 @@ def test_review_workflow(project_dir: Path, tiny_tree: Path, tmp_path: Path) -> 
         "cat/0000.png": ("agreed", "cat", "consensus"),
         "dog/0000.png": ("resolved", "owl", "lead"),
     }
-    run_cli("review", "add", p, "owl/0003.png", check=True)
+    run_cli("review", "add", p, "owl/0003.png", "--lead", "lee", check=True)
     queue = json.loads(run_cli("queue", p, "--annotator", "ann", "--json", check=True).stdout)
     assert [r["path"] for r in queue["images"]] == ["owl/0003.png"]
 
@@ -105,6 +107,7 @@ def test_review_workflow(project_dir: Path, tiny_tree: Path, tmp_path: Path) -> 
     with Project.open(p) as project, project.store.read() as conn:
         logged = conn.execute(sa.select(audit_log.c.action, audit_log.c.actor)).all()
     assert logged.count(("vote", "ann")) == 2 and ("resolve", "lee") in logged
+    assert ("review_add", "lee") in logged
     assert sum(1 for a, _ in logged if a == "consensus_run") == 5
 
 
@@ -162,7 +165,9 @@ def test_votes_import_without_ids_is_idempotent(project_dir: Path, tmp_path: Pat
         (["vote", "{p}", "--annotator", "ann", "../x.png", "keep"], "escapes"),
         (["annotators", "add", "{p}", "max", "--role", "boss"], "unknown role"),
         (["resolve", "{p}", "--lead", "zed", "cat/0000.png", "keep"], "unknown annotator"),
-        (["review", "add", "{p}", "cat/0000.png", "cat/none.png"], "no image"),
+        (["review", "add", "{p}", "cat/0000.png", "cat/none.png", "--lead", "ann"], "no image"),
+        (["review", "add", "{p}", "cat/0000.png", "--lead", "ann"], "not a lead"),
+        (["queue", "{p}", "--annotator", "ann", "--limit", "-1"], "--limit must be 0 or more"),
         (["queue", "{p}", "--annotator", "ann", "--disagreements"], "not a lead"),
         (["consensus", "{p}", "--method", "crowdlab"], "needs a finished scan"),
         (["consensus", "{p}", "--as", "zed"], "unknown annotator"),
@@ -208,3 +213,75 @@ def test_class_named_like_a_reserved_word(tmp_path: Path) -> None:
     run_cli("vote", p, "--annotator", "ann", "cat/0001.png", "drop", check=True)
     rows = _csv(run_cli("votes", "export", p, check=True).stdout)
     assert [r["label"] for r in rows] == ["class:drop", "drop"]
+
+
+def test_votes_import_rejects_a_stored_vote_id_with_another_decision(
+    shared_project: Path, tmp_path: Path
+) -> None:
+    stored = _csv(run_cli("votes", "export", shared_project, check=True).stdout)[0]
+    vote_id = stored["vote_id"]  # ann's vote "cat" on dog/0000.png
+    before = (_count(shared_project, votes), _count(shared_project, audit_log))
+    for label, line in (("drop", 2), ("dog", 2)):
+        source = tmp_path / f"reuse-{label}.csv"
+        source.write_text(
+            f"annotator,path,label,vote_id\nann,dog/0000.png,{label},{vote_id}\n", encoding="utf-8"
+        )
+        assert_one_error_line(
+            run_cli("votes", "import", shared_project, source),
+            contains=f"line {line}: vote id {vote_id} is already stored with another decision",
+        )
+    twice = tmp_path / "twice.csv"  # the same new id twice in one file, two decisions
+    new_id = "6a0b8a8e-2f0e-4c4b-9a0e-0d6f1f3b6c21"
+    twice.write_text(
+        "annotator,path,label,vote_id\n"
+        f"ann,cat/0000.png,cat,{new_id}\n"
+        f"ann,cat/0000.png,dog,{new_id}\n",
+        encoding="utf-8",
+    )
+    assert_one_error_line(
+        run_cli("votes", "import", shared_project, twice),
+        contains="line 3: vote id",
+    )
+    same = tmp_path / "same.csv"  # the very same vote again is a re-import: nothing added
+    same.write_text(
+        f"annotator,path,label,vote_id\nann,dog/0000.png,cat,{vote_id}\n", encoding="utf-8"
+    )
+    assert (
+        "0 votes added, 1 already stored"
+        in run_cli("votes", "import", shared_project, same, check=True).stdout
+    )
+    assert (_count(shared_project, votes), _count(shared_project, audit_log)) == before
+
+
+def test_review_add_needs_a_lead(shared_project: Path) -> None:
+    before = _count(shared_project, audit_log)
+    proc = run_cli("review", "add", shared_project, "cat/0000.png")
+    assert proc.returncode == 2 and "required: --lead" in proc.stderr
+    assert _count(shared_project, audit_log) == before
+
+
+def test_no_annotator_left_and_crowdlab_suggestion_note(project_dir: Path) -> None:
+    p = project_dir  # ann, bob, cyd and the lead lee; votes_required 2
+    run_cli("config", p, "votes_required", "3", check=True)
+    for who, what in (("ann", "cat"), ("bob", "cat"), ("cyd", "unsure")):
+        run_cli("vote", p, "--annotator", who, "cat/0000.png", what, check=True)
+    for who in ("ann", "bob"):
+        run_cli("vote", p, "--annotator", who, "dog/0000.png", "dog", check=True)
+    waiting = json.loads(
+        run_cli("queue", p, "--annotator", "lee", "--disagreements", "--json", check=True).stdout
+    )
+    assert [(r["path"], r["reason"]) for r in waiting["images"]] == [
+        ("cat/0000.png", "no annotator left")
+    ]
+    rows = {r["path"]: r for r in _csv(run_cli("consensus", p, check=True).stdout)}
+    assert rows["cat/0000.png"]["state"] == "needs_lead"
+    assert rows["cat/0000.png"]["lead_reason"] == "no annotator left"
+    assert rows["dog/0000.png"]["state"] == "needs_votes"  # cyd can still vote on it
+    with Project.open(p) as project:
+        store_scan(project, flagged=np.zeros(len(ids_by_path(project)), dtype=bool))
+    proc = run_cli("consensus", p, "--method", "crowdlab", check=True)
+    # CLI votes record show_suggestion (default on): all 4 class votes saw the suggestion
+    assert (
+        "labelaudit: note: 4 of 4 votes were cast with the model's suggestion shown" in proc.stderr
+    )
+    assert "consider show_suggestion off" in proc.stderr

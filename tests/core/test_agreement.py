@@ -83,9 +83,12 @@ def test_cohen_kappa_matches_scikit_learn() -> None:
     votes = _votes_from_reliability(KRIPPENDORFF_2011)
     kappa, shared = cohen_kappa_matrix(votes)
     for a in range(4):
+        assert np.isnan(kappa[a, a])  # the diagonal stays empty: kappa with oneself is no news
         for b in range(4):
             both = (KRIPPENDORFF_2011[a] > 0) & (KRIPPENDORFF_2011[b] > 0)
             assert shared[a, b] == both.sum()
+            if a == b:
+                continue
             expected = cohen_kappa_score(KRIPPENDORFF_2011[a, both], KRIPPENDORFF_2011[b, both])
             assert kappa[a, b] == pytest.approx(expected)
 
@@ -105,3 +108,4 @@ def test_report_is_json_ready() -> None:
     assert set(report["per_class"]) == {"1", "2", "3", "4", "5"}
     people = {a["name"]: a for a in report["annotators"]}
     assert people["A"]["votes"] == 9 and 0 < people["C"]["agreement_with_consensus"] < 1
+    assert all(report["cohen_kappa"]["kappa"][a][a] is None for a in range(4))

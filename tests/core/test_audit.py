@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -343,3 +344,64 @@ def test_cancel_keeps_finished_folds_and_the_next_scan_resumes(tmp_path: Path) -
         with project.store.read() as conn:
             names = array_names(conn, f"scan:{row.id}")
         assert "pred_probs" in names and not [n for n in names if n.startswith("fold0")]
+
+
+def test_user_embeddings_replace_the_embedding_network_and_calibration_is_recorded(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("torch")
+    root = tiny_tree16(tmp_path / "images", per_class=15)
+    config = ScanConfig(model="small-cnn", folds=3, epochs=1, image_size=16, tta=False)
+    with Project.create(tmp_path / "p", root) as project:
+        project.import_images(workers=1)
+        n = len(load_catalog(project.store, valid_only=True))
+        user = np.random.default_rng(0).normal(size=(n, 8)).astype(np.float32)
+        np.save(tmp_path / "emb.npy", user)
+        request = ScanRequest(config=config, embeddings=tmp_path / "emb.npy")
+        progress = RecordingProgress()
+        outcome = run_scan(project.store, project.image_root, request, progress=progress)
+        results = load_results(project.store, outcome.scan_id)
+    steps = [name for kind, name, _ in progress.events if kind == "start"]
+    assert "embedding model" not in steps and "embeddings" not in steps
+    assert results is not None and results.config["embed"] is False
+    assert results.embeddings.shape == (n, 8)
+    assert sorted(map(tuple, results.embeddings.round(5))) == sorted(map(tuple, user.round(5)))
+    calibration = results.config["calibration"]
+    assert results.config["calibrate"] is True and len(calibration["folds"]) == 3
+    assert calibration["mean_temperature"] > 0
+
+
+def test_running_out_of_memory_in_an_own_predictions_scan_is_one_line(
+    planted: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    np.save(tmp_path / "p.npy", model_pred_probs(planted))
+
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError  # what numpy raises when the file does not fit
+
+    monkeypatch.setattr(inputs, "read_pred_probs", exhausted)
+    with pytest.raises(InputError, match=r"ran out of memory .*--batch-size") as info:
+        run_scan(planted.store, planted.image_root, ScanRequest(pred_probs=tmp_path / "p.npy"))
+    assert "\n" not in str(info.value)
+    with planted.store.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(scans)).scalar() == 0
+
+
+def test_unknown_audit_methods_and_too_many_folds_fail_before_a_scan_row(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    root = tiny_tree16(tmp_path / "images", per_class=6)
+    quick = ScanConfig(model="small-cnn", folds=3, epochs=1, image_size=16)
+    with Project.create(tmp_path / "p", root) as project:
+        project.import_images(workers=1)
+        for request, message in (
+            (ScanRequest(config=quick, filter_by="magic"), "unknown --filter-by 'magic'"),
+            (ScanRequest(config=quick, quality_method="magic"), "unknown --quality-method"),
+            (
+                ScanRequest(config=ScanConfig(model="small-cnn", folds=7)),
+                "--folds 7 is more than any class has images (every class has 6): use --folds 6",
+            ),
+        ):
+            with pytest.raises(InputError, match=re.escape(message)):
+                run_scan(project.store, project.image_root, request)
+        with project.store.read() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(scans)).scalar() == 0

@@ -103,6 +103,11 @@ def test_vote_replaces_current_and_keeps_history(project: Project) -> None:
         ).all()
     assert len(rows) == 3 and {r.actor for r in rows} == {"ann"}
     assert all(r.target == "cat/0000.png" and r.os_user for r in rows)
+    with project.store.read() as conn:
+        retracted = conn.execute(
+            sa.select(audit_log.c.target).where(audit_log.c.action == "retract_vote")
+        ).scalars()
+        assert list(retracted) == ["cat/0000.png"]  # the path, not the image id
 
 
 def test_vote_id_makes_a_retry_idempotent(project: Project) -> None:
@@ -125,6 +130,18 @@ def test_vote_id_makes_a_retry_idempotent(project: Project) -> None:
         suggestion_shown=False,
     )
     assert first.created and not again.created and _count(project, votes) == 1
+    before = (_count(project, votes), _count(project, audit_log))
+    for decision in ("dog", "unsure"):  # the same id, annotator and image, another decision
+        with pytest.raises(InputError, match="already stored with another decision"):
+            cast_vote(
+                project.store,
+                annotator="bob",
+                image_id=image,
+                decision=decision,
+                vote_id=vote_id,
+                suggestion_shown=False,
+            )
+    assert (_count(project, votes), _count(project, audit_log)) == before
     with pytest.raises(InputError, match="already used"):
         cast_vote(
             project.store,
@@ -224,6 +241,11 @@ def test_only_leads_resolve_and_history_is_kept(project: Project) -> None:
     assert second is not None and second.supersedes == first.decision_id
     stack.undo()  # withdraws the drop: the first decision is current again
     assert _state(project, image) == it.RESOLVED
+    with project.store.read() as conn:
+        withdrawn = conn.execute(
+            sa.select(audit_log.c.target).where(audit_log.c.action == "withdraw_decision")
+        ).scalar()
+    assert withdrawn == "owl/0001.png"
     stack.redo()
     assert _state(project, image) == it.DROPPED
     assert _count(project, decisions) == 4  # keep, drop, withdrawal, drop again
@@ -269,7 +291,14 @@ def test_queue_most_doubtful_first_and_blind(project: Project) -> None:
     manual = ids["cat/0003.png"]
     with pytest.raises(InputError, match="not a lead"):
         add_to_review(project.store, [manual], lead="ann")
+    with pytest.raises(InputError, match="unknown annotator"):
+        add_to_review(project.store, [manual], lead="zed")
     assert add_to_review(project.store, [manual], lead="lee") == [manual]
+    with project.store.read() as conn:
+        actors = conn.execute(
+            sa.select(audit_log.c.actor).where(audit_log.c.action == "review_add")
+        ).scalars()
+        assert list(actors) == ["lee"]
     review = build_review(project.store)
     ann = reg.get_annotator(project.store, "ann").id
     waiting = [manual, ids["owl/0000.png"], ids["dog/0000.png"], ids["cat/0000.png"]]
@@ -330,3 +359,54 @@ def test_run_consensus_is_stored_and_logged(project: Project) -> None:
     assert image_ids is not None and image_ids.tolist() == [ids["cat/0004.png"]]
     assert stored is not None and stored.tolist() == [0]
     assert run.summary["states"][it.AGREED] == 1
+
+
+def test_image_with_no_annotator_left_goes_to_the_lead(project: Project) -> None:
+    """A team of exactly votes_required annotators, one unsure: nobody can add the missing vote."""
+    ids = ids_by_path(project)
+    order = sorted(ids.values())
+    a, b, idle = ids["cat/0001.png"], ids["dog/0001.png"], ids["owl/0003.png"]
+    store_scan(project, flagged=np.isin(order, [a, b, idle]))
+    project.set_setting("votes_required", "4")  # four non-lead annotators: ann, bob, cyd, dee
+    for who in ("ann", "bob", "cyd"):
+        _vote(project, who, a, "cat")
+    dee = reg.get_annotator(project.store, "dee").id
+    review = build_review(project.store)
+    assert _state(project, a) == it.NEEDS_VOTES and a in annotator_queue(review, dee).tolist()
+    _vote(project, "dee", a, "unsure")
+    for who in ("ann", "bob", "cyd", "dee"):  # nobody can bring b to a consensus either
+        _vote(project, who, b, "unsure")
+    review = build_review(project.store)
+    pos = {int(i): k for k, i in enumerate(review.image_ids)}
+    assert review.state[pos[a]] == it.NEEDS_LEAD and review.state[pos[b]] == it.NEEDS_LEAD
+    assert review.lead_reason[pos[a]] == "no annotator left"
+    assert review.state[pos[idle]] == it.NEEDS_VOTES  # no vote yet: not stuck
+    assert review.lead_reason[pos[idle]] == ""
+    assert sorted(lead_queue(review).tolist()) == sorted([a, b])
+    assert all(a not in annotator_queue(review, p.id).tolist() for p in review.data.annotators)
+    assert review_outcomes(project.store).needs_lead[pos[a]]
+    _vote(project, "lee", a, "cat")  # a lead's vote counts toward votes_required
+    assert _state(project, a) == it.AGREED
+    project.set_setting("votes_required", "1")
+    _vote(project, "dee", b, "cat")  # one class vote now suffices
+    assert _state(project, b) == it.AGREED
+
+
+def test_crowdlab_notes_votes_cast_with_the_suggestion_shown(project: Project) -> None:
+    ids = ids_by_path(project)
+    store_scan(project, flagged=np.zeros(len(ids), dtype=bool))
+    project.set_setting("votes_required", "2")
+    for who, path, what, shown in [
+        ("ann", "cat/0000.png", "cat", True),
+        ("bob", "cat/0000.png", "cat", False),
+        ("ann", "dog/0000.png", "dog", True),
+        ("bob", "dog/0000.png", "unsure", True),  # abstains: not a class vote
+        ("cyd", "dog/0000.png", "dog", False),
+    ]:
+        cast_vote(
+            project.store, annotator=who, image_id=ids[path], decision=what, suggestion_shown=shown
+        )
+    notes = review_outcomes(project.store, method="crowdlab").notes
+    expected = "2 of 4 votes were cast with the model's suggestion shown: CROWDLAB counts"
+    assert any(n.startswith(expected) for n in notes), notes
+    assert not any("suggestion" in n for n in review_outcomes(project.store).notes)

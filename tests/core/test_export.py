@@ -71,8 +71,19 @@ def test_reviewed_labels_win_and_policy_covers_the_rest(project: Project, tmp_pa
     resolve(project.store, lead="lena", image_id=ids["dog/0001.png"], decision="drop")
 
     out = tmp_path / "auto"
-    result = export(project, out, unreviewed="auto-fix", auto_fix_threshold=0.5)
+    result = export(
+        project,
+        out,
+        unreviewed="auto-fix",
+        auto_fix_threshold=0.5,
+        formats=("imagefolder", "csv", "labelstudio"),
+    )
     rows = by_source(read_manifest(out))
+    tasks = json.loads((out / "labelstudio" / "tasks.json").read_text())
+    score = {t["data"]["source_path"]: t["predictions"][0].get("score") for t in tasks}
+    assert score["cat/0000.png"] == 1.0  # the lead's decision is final
+    assert score["cat/0002.png"] == pytest.approx(0.9)  # auto-fix: the suggestion's probability
+    assert 0.0 < score["cat/0001.png"] <= 1.0  # the consensus quality
     assert rows["cat/0000.png"]["label"] == "owl"
     assert rows["cat/0000.png"]["decision_source"] == "lead"
     assert rows["cat/0001.png"]["label"] == "dog"
@@ -129,12 +140,6 @@ def test_layout_interop_and_provenance(project: Project, tmp_path: Path) -> None
     # The relabelled cat/0000.png meets dog/0000.png in the dog folder: no clash.
     dog_rows = [r for r in manifest if r["label"] == "dog"]
     assert len({r["path"] for r in dog_rows}) == len(dog_rows) == 11
-    relabelled = next(r for r in manifest if r["source_path"] == "cat/0000.png")
-    if (
-        next(r for r in manifest if r["source_path"] == "dog/0000.png")["split"]
-        == relabelled["split"]
-    ):
-        assert relabelled["path"].endswith("0000__id1.png") or "__id" in relabelled["path"]
     gif = next(r for r in manifest if r["source_path"] == "owl/anim.gif")
     assert gif["path"].endswith("anim.png")
     with Image.open(out / gif["path"]) as im:
@@ -245,6 +250,21 @@ def test_keep_splits_from_an_imported_manifest(tmp_path: Path) -> None:
         f"{i}.png": ("train", "val", "test")[i % 3] for i in range(12)
     }
     project.close()
+
+
+def test_a_relabelled_file_meeting_a_namesake_gets_a_distinct_name(
+    project: Project, tmp_path: Path
+) -> None:
+    store_scan(project, flagged={"cat/0000.png": ("dog", 0.99)})
+    out = tmp_path / "out"
+    export(project, out, unreviewed="auto-fix", splits=(1.0, 0.0))  # one split: they meet
+    rows = by_source(read_manifest(out))
+    ids = ids_by_path(project)
+    assert rows["dog/0000.png"]["path"] == "train/dog/0000.png"
+    assert rows["cat/0000.png"]["path"] == f"train/dog/0000__id{ids['cat/0000.png']}.png"
+    assert (out / rows["cat/0000.png"]["path"]).read_bytes() == (
+        project.image_root / "cat" / "0000.png"
+    ).read_bytes()
 
 
 def test_csv_and_labelstudio_without_copies(project: Project, tmp_path: Path) -> None:

@@ -78,6 +78,18 @@ class MemoryCheckpoint:
         self.saved.append(fold)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fresh_torch_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An empty torch cache, as on a fresh machine: ``auto`` must not depend on whether this
+    machine happens to hold resnet18's ImageNet weights (it would pick a linear probe).
+    Tests that need cached weights set TORCH_HOME themselves."""
+    empty = tmp_path_factory.mktemp("fresh-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TORCH_HOME", str(empty / "torch"))
+        mp.setenv("XDG_CACHE_HOME", str(empty))
+        yield empty
+
+
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory: pytest.TempPathFactory) -> Shapes:
     return Shapes(tmp_path_factory.mktemp("shapes"))
@@ -235,6 +247,18 @@ def test_fold_assignment_keeps_groups_together_and_stratifies() -> None:
         assert counts.max() - counts.min() <= 4, counts
     with pytest.raises(InputError):
         assign_folds(labels[:3], n_folds=5, seed=0)
+
+
+def test_more_folds_than_any_class_has_images_is_one_clear_line() -> None:
+    with pytest.raises(InputError, match=r"every class has 2\): use --folds 2 or fewer"):
+        assign_folds(np.arange(6) % 3, n_folds=5, seed=0)
+    # duplicate pairs of six classes, too few per class for StratifiedGroupKFold: still grouped
+    labels = np.concatenate([np.repeat(np.arange(6), 2), np.zeros(10, dtype=np.int64)])
+    groups = np.concatenate([np.arange(12) // 2, np.full(10, -1)])
+    fold = assign_folds(labels, n_folds=5, seed=0, groups=groups)
+    assert set(fold.tolist()) == set(range(5))
+    for g in range(6):
+        assert len(set(fold[groups == g])) == 1
 
 
 @pytest.mark.slow

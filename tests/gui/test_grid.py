@@ -155,10 +155,34 @@ def test_detail_pane_shows_probabilities_and_neighbours(qtbot, project, make_win
     detail.image_view.zoom(2.0)
     assert detail.image_view.scale_factor == pytest.approx(before * 2.0)
     row = detail.suggested_strip.items[0][0]
-    qtbot.mouseClick(detail.suggested_strip, Qt.MouseButton.LeftButton, pos=QPoint(10, 30))
-    assert window.session.current_row == row
+    qtbot.mouseDClick(detail.suggested_strip, Qt.MouseButton.LeftButton, pos=QPoint(10, 30))
+    assert window.session.current_row == row  # double-click: in the view, so it goes there
     qtbot.waitUntil(lambda: not detail.busy, timeout=5000)
     assert detail.title.text().startswith(f"<b>{window.session.data.path(row).split('/')[-1]}")
+
+
+# The offscreen platform cannot raise a popup or grab the keyboard for it (it still shows).
+@pytest.mark.qt_log_ignore("does not support raise", "does not support grabbing")
+def test_comparison_thumbnails_never_become_the_image_voted_on(  # type: ignore[no-untyped-def]
+    qtbot, project, make_window
+) -> None:
+    window = make_window(project.folder)
+    window.filter_bar.flagged.setChecked(True)  # the typical members are not flagged
+    session, detail = window.session, window.detail
+    qtbot.waitUntil(lambda: not detail.busy and bool(detail.given_strip.items), timeout=5000)
+    current = session.current_row
+    strip = detail.given_strip
+    compared = strip.items[0][0]
+    assert session.view_index_of(compared) < 0
+    qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(10, 30))
+    qtbot.waitUntil(strip.preview.isVisible, timeout=3000)  # enlarged, read-only
+    assert session.data.path(compared) in strip.preview.caption.text()
+    assert session.current_row == current
+    strip.preview.hide()
+    qtbot.mouseDClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(10, 30))
+    assert session.current_row == current  # not in the view: it stays the current image
+    assert "not in the current view" in window.message_bar.text
+    assert not strip.preview.isVisible()
 
 
 def test_arrow_keys_walk_tiles_and_skip_headers(qtbot, project, make_window) -> None:  # type: ignore[no-untyped-def]

@@ -18,18 +18,18 @@ def test_register_and_remember_who_is_working(qtbot, project, make_window) -> No
     dialog = AnnotatorDialog(project.store)
     qtbot.addWidget(dialog)
     assert dialog.names.count() == 3
+    assert not hasattr(dialog, "role")  # nobody picks their own role here
+    assert "--role lead" in dialog.intro.text()  # how leads are made
     qtbot.keyClicks(dialog.new_name, "zoe")
-    dialog.role.setCurrentText("lead")
     dialog.register_button.click()
-    assert ("zoe", "lead") in {(a.name, a.role) for a in list_annotators(project.store)}
+    assert ("zoe", "annotator") in {(a.name, a.role) for a in list_annotators(project.store)}
     assert dialog.names.currentItem().text().startswith("zoe")
-    qtbot.keyClicks(dialog.new_name, "ann")  # registering again must not change ann's role
-    dialog.role.setCurrentText("lead")
+    qtbot.keyClicks(dialog.new_name, "lea")  # registering again must not demote the lead
     dialog.register_button.click()
     assert "already registered" in dialog.error.text()
-    assert ("ann", "annotator") in {(a.name, a.role) for a in list_annotators(project.store)}
+    assert ("lea", "lead") in {(a.name, a.role) for a in list_annotators(project.store)}
     window = make_window(project.folder, annotator="zoe")
-    assert window.session.annotator.name == "zoe" and window.session.is_lead
+    assert window.session.annotator.name == "zoe" and not window.session.is_lead
     assert window.prefs.annotator_for(project.project_id) == "zoe"
     window.close()
     again = make_window(project.folder, annotator=None)  # remembered on this machine
@@ -56,20 +56,28 @@ def test_summary_and_agreement(qtbot, project, make_window) -> None:  # type: ig
     window.tabs.setCurrentWidget(window.agreement)
     assert "No votes yet" in window.agreement.text.text()
     data = window.session.data
-    for row in (1, 4):
-        for who in ("ann", "bob"):
-            image_id = int(data.image_ids[row])
+    votes = {1: ("cat", "cat"), 4: ("cat", "dog"), 7: ("dog", "dog"), 8: ("dog", "dog")}
+    for row, decisions in votes.items():
+        for who, decision in zip(("ann", "bob"), decisions, strict=True):
             cast_vote(
                 project.store,
                 annotator=who,
-                image_id=image_id,
-                decision="cat",
+                image_id=int(data.image_ids[row]),
+                decision=decision,
                 suggestion_shown=True,
             )
     assert window.session.poll_changes()
     text = window.agreement.text.text()
-    assert "Krippendorff" in text and "ann: 2 votes" in text
-    assert window.sidebar.class_model.data(window.sidebar.class_model.index(0, 3)) == "2"
+    assert "Krippendorff" in text
+    cell = "<td align='right'>{}</td>".format
+    # Per class: cat and dog got votes, owl none.
+    assert "Per class" in text and cell("cat") in text and cell("dog") in text
+    assert cell("owl") not in text
+    # Annotators: name, votes, agreement with the consensus, quality.
+    assert "quality" in text and cell("ann") + cell("4") in text
+    # Pairwise Cohen's kappa between ann and bob, over the 4 images both voted on.
+    assert "Cohen" in text and "(4)</td>" in text
+    assert window.sidebar.class_model.data(window.sidebar.class_model.index(0, 3)) == "1"
 
 
 def test_drop_a_project_folder_opens_it_and_remembers_it(qtbot, project, make_window) -> None:  # type: ignore[no-untyped-def]

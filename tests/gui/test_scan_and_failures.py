@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ pytest.importorskip("PySide6")
 
 from helpers import make_tree
 from labelaudit.core.project import Project
-from labelaudit.gui.dialogs.scan_dialog import format_eta
+from labelaudit.gui.dialogs.scan_dialog import format_eta, overall_fraction
 
 
 @pytest.fixture
@@ -73,6 +74,50 @@ def test_cancel_stops_the_scan_process(qtbot, unscanned, make_window) -> None:  
     assert not dialog.process.running
     assert window.session.data.scan_id is None
     dialog.close()
+
+
+def test_the_bar_and_eta_cover_the_whole_scan(qtbot, unscanned, make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(unscanned.folder, annotator=None)
+    window.open_scan_dialog()
+    dialog = window.scan_dialog
+    assert overall_fraction("decode", 5, 10) is None
+    assert overall_fraction("fold 2/5", 50, 100) == pytest.approx(0.3)
+    events = [
+        {"event": "start", "step": "decode", "total": 24},
+        {"event": "update", "step": "decode", "done": 24, "total": 24, "eta_s": 0},
+        {"event": "start", "step": "fold 1/5", "total": 100},
+        {"event": "update", "step": "fold 1/5", "done": 100, "total": 100, "eta_s": 400.0},
+        {"event": "start", "step": "fold 2/5", "total": 100},  # a new step keeps the bar
+    ]
+    for event in events:
+        dialog._on_event(event)
+    assert dialog.bar.value() == 20
+    update = {"event": "update", "step": "fold 2/5", "done": 50, "total": 100}
+    dialog._on_event({**update, "epoch": 1, "epochs": 2, "eta_s": 125.0})  # whole scan's ETA
+    assert dialog.bar.value() == 30  # (2 - 1 + 50/100) / 5
+    assert dialog.status.text() == "fold 2/5 · epoch 1/2 · ETA 2 min 05 s"  # shown as sent
+    dialog.close()
+
+
+def test_closing_the_dialog_keeps_the_scan_and_quitting_stops_it_fast(  # type: ignore[no-untyped-def]
+    qtbot, unscanned, make_window
+) -> None:
+    window = make_window(unscanned.folder, annotator=None)
+    window.open_scan_dialog()
+    dialog = window.scan_dialog
+    dialog.model.setCurrentText("small-cnn")
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.process.process.processId() > 0, timeout=10_000)
+    dialog.close()  # the X button: hide, the scan goes on
+    assert not dialog.isVisible() and dialog.process.running
+    assert "scan running in the background" in window.scan_note.text()
+    window.open_scan_dialog()  # shows it again, still running
+    assert dialog.isVisible() and dialog.process.running and window.scan_note.text() == ""
+    dialog.close()
+    started = time.monotonic()
+    window.close()  # quitting: SIGINT, a short wait, then a kill
+    assert time.monotonic() - started < 2.0
+    assert not dialog.process.running
 
 
 def test_eta_format() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from labelaudit.cli.cmd_import import print_report
 from labelaudit.cli.progress_bind import make_progress
-from labelaudit.core.dataset.demo import build_demo
+from labelaudit.core.dataset.demo import build_demo, check_demo_options
 from labelaudit.core.errors import InputError
 from labelaudit.core.project import PROJECT_FILE, Project
 
@@ -23,11 +24,45 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _demo_options(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "seed": args.seed,
+        "noise": args.noise,
+        "noise_type": args.noise_type,
+        "imbalance": args.imbalance,
+    }
+
+
+def _built_with(out: Path) -> dict[str, object] | None:
+    """The options the existing demo was built with (None for a marker from an older version)."""
+    try:
+        data = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("options") if isinstance(data, dict) else None
+
+
+def _reuse_note(out: Path, args: argparse.Namespace) -> str:
+    wanted, built = _demo_options(args), _built_with(out)
+    if built is None:
+        return f"reusing the demo in {out} (--rebuild makes a new one)"
+    differ = [k for k, v in wanted.items() if built.get(k) != v]
+    if not differ:
+        return f"reusing the demo in {out} (--rebuild makes a new one)"
+    given = " ".join(f"--{k.replace('_', '-')} {wanted[k]}" for k in differ)
+    was = " ".join(f"--{k.replace('_', '-')} {built.get(k)}" for k in differ)
+    return (
+        f"reusing the demo in {out}, built with {was}: ignoring {given} "
+        "(add --rebuild to build a new one with them)"
+    )
+
+
 def _prepare(args: argparse.Namespace) -> Project:
     out: Path = args.dir
     project_dir = out / "project"
+    check_demo_options(noise=args.noise, noise_type=args.noise_type, imbalance=args.imbalance)
     if (out / MARKER).exists() and (project_dir / PROJECT_FILE).exists() and not args.rebuild:
-        print(f"reusing the demo in {out} (--rebuild makes a new one)")
+        print(_reuse_note(out, args))
         return Project.open(project_dir)
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
@@ -36,7 +71,8 @@ def _prepare(args: argparse.Namespace) -> Project:
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("made by labelaudit demo; safe to delete\n")
+    marker = {"note": "made by labelaudit demo; safe to delete", "options": _demo_options(args)}
+    (out / MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
     demo = build_demo(
         out,
         seed=args.seed,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from labelaudit.cli.common import add_project_args, open_project, print_json
 from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.dataset.importer import ImportReport
 from labelaudit.core.dataset.problems import REASONS
+from labelaudit.core.dataset.source import choose_source
 from labelaudit.core.project import Project
 
 MAX_LISTED = 10
@@ -26,7 +28,8 @@ def add_import_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--classes",
         metavar="A,B,...",
-        help="the allowed class names; any other label is reported as unknown_label",
+        help="the allowed class names; any other label is reported as unknown_label "
+        "(remembered for later imports; --classes '' allows any label again)",
     )
     parser.add_argument("--strict", action="store_true", help="exit non-zero on any problem")
     parser.add_argument(
@@ -41,25 +44,38 @@ def add_import_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="larger images are refused as possible decompression bombs (default: 89,478,485)",
+        help="larger images are refused as possible decompression bombs (default: 89,478,485; "
+        "0: no limit)",
     )
     parser.add_argument("--json", action="store_true", help="print the import report as JSON")
 
 
-def run_import(project: Project, args: argparse.Namespace, *, rehash: bool = False) -> int:
-    allowed = {c.strip() for c in args.classes.split(",") if c.strip()} if args.classes else None
-    discovery = project.discover(manifest=args.manifest, classes_allowed=allowed)
-    report = project.import_images(
-        discovery=discovery,
+def run_import(
+    project: Project,
+    args: argparse.Namespace,
+    *,
+    rehash: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    source = choose_source(
+        project.import_source(),
         manifest=args.manifest,
+        folder=getattr(args, "folder", False),
+        classes=args.classes,
+    )
+    report = project.import_images(
+        source=source,
         rehash=rehash,
         workers=args.workers,
         max_pixels=args.max_pixels,
         progress=make_progress(),
     )
     if args.json:
-        print_json({**report.as_dict(), "problem_paths": [p.describe() for p in report.problems]})
+        problem_paths = [p.describe() for p in report.problems]
+        print_json({**report.as_dict(), "problem_paths": problem_paths, **(extra or {})})
     else:
+        if source.manifest is not None:
+            print(f"labels from the manifest {source.manifest}")
         print_report(report)
     return 1 if args.strict and report.problems else 0
 
@@ -86,6 +102,8 @@ def print_report(report: ImportReport) -> None:
         print(f"exact duplicates: {dups} images in {groups} groups")
     if report.skipped_non_images:
         print(f"skipped {report.skipped_non_images} files without an image extension")
+    for folder in report.skipped_projects:
+        print(f"skipped {folder}: it holds a labelaudit project, not images")
     if report.problems:
         print(f"{len(report.problems)} problems (kept out of scans and exports):")
         by_reason: dict[str, list[str]] = {}
@@ -106,6 +124,8 @@ def print_report(report: ImportReport) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     with open_project(args) as project:
+        if args.images is not None:
+            project.repoint_image_root(args.images)
         return run_import(project, args, rehash=args.rehash)
 
 
@@ -115,10 +135,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="re-import the images of an existing project",
         description="Re-import the image root: add new files, notice moved, changed and removed "
         "ones. Votes are never lost: a moved file keeps them, a changed file keeps them marked "
-        "stale and goes back to review, a removed file is marked missing.",
+        "stale and goes back to review, a removed file is marked missing. The source and "
+        "--classes of the last import are reused unless --manifest or --folder says otherwise.",
     )
     add_project_args(parser)
     add_import_options(parser)
+    parser.add_argument(
+        "--folder",
+        action="store_true",
+        help="walk the folder-per-class tree, replacing the manifest this project imported from",
+    )
+    parser.add_argument(
+        "--images",
+        type=Path,
+        metavar="ROOT",
+        help="this machine's copy of the images is now under ROOT (checked against a sample of "
+        "stored sha256 values before it is used)",
+    )
     parser.add_argument(
         "--rehash",
         action="store_true",

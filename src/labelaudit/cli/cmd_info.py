@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from labelaudit.cli.common import add_project_args, open_project, print_json
 from labelaudit.core.info import project_info
@@ -36,9 +37,8 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     for name, counts in info["classes"].items():
         extra = "".join(f", {counts[k]} {k}" for k in ("broken", "missing") if counts.get(k))
         print(f"  {name:<{width}}  {counts['ok']:>7}{extra}")
-    dups = info["duplicates"]
-    if dups["groups"]:
-        print(f"duplicates  {dups['images']} images in {dups['groups']} exact-duplicate groups")
+    _print_duplicates(info)
+    _print_missing(info["missing_paths"])
     if info["problems"]:
         print("problems (latest import)")
         for reason, entry in info["problems"].items():
@@ -57,6 +57,35 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     print(f"votes       {info['votes']} by {len(info['annotators'])} annotators")
     for a in info["annotators"]:
         print(f"  {a['name']} ({a['role']}): {a['votes']}")
+
+
+def _print_duplicates(info: dict[str, Any]) -> None:
+    dups, groups = info["duplicates"], info["duplicate_groups"]
+    if not dups["groups"]:
+        return
+    conflicts = sum(g["labels_conflict"] for g in groups)
+    print(
+        f"duplicates  {dups['images']} images in {dups['groups']} exact-duplicate groups, "
+        f"{conflicts} with conflicting labels"
+    )
+    for group in groups[:MAX_LISTED]:
+        members = " = ".join(
+            f"{path} ({label if label is not None else 'no label'})"
+            for path, label in zip(group["paths"], group["labels"], strict=True)
+        )
+        print(f"    {members}" + ("  CONFLICT" if group["labels_conflict"] else ""))
+    if len(groups) > MAX_LISTED:
+        print(f"    ... and {len(groups) - MAX_LISTED} more groups (--json lists all)")
+
+
+def _print_missing(paths: list[str]) -> None:
+    if not paths:
+        return
+    print(f"missing     {len(paths)} files no longer on disk (votes kept)")
+    for path in paths[:MAX_LISTED]:
+        print(f"    {path}")
+    if len(paths) > MAX_LISTED:
+        print(f"    ... and {len(paths) - MAX_LISTED} more (--json lists all)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from labelaudit.cli.cmd_import import add_import_options, run_import
 from labelaudit.cli.common import add_project_args
+from labelaudit.core.dataset.inspect import check_options
 from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
 
@@ -14,14 +15,17 @@ from labelaudit.core.project import Project
 def _run(args: argparse.Namespace) -> int:
     if args.manifest is not None and not args.manifest.is_file():
         raise InputError(f"manifest not found: {args.manifest}")
+    check_options(workers=args.workers, max_pixels=args.max_pixels)
     project = Project.create(args.project, args.images, db_url=args.db)
+    where = {"project": str(project.folder), "image_root": str(project.image_root)}
     try:
-        code = run_import(project, args)
+        code = run_import(project, args, extra=where)
     except BaseException:
         project.discard_new()
         raise
     project.close()
-    print(f"created project {project.folder} for images in {project.image_root}")
+    if not args.json:  # with --json, stdout is the JSON report alone
+        print(f"created project {project.folder} for images in {project.image_root}")
     return code
 
 

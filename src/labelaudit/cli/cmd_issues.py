@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.core.audit.issue_table import ORDERS, IssueTable, issue_table
+from labelaudit.core.errors import InputError
 
 
 def _cell(value: Any) -> str:
@@ -24,6 +25,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _json_value(value: Any) -> Any:
+    """Floats rounded as in the CSV (6 significant digits): float32 noise is not information."""
+    return float(f"{value:.6g}") if isinstance(value, float) else value
+
+
 def write_csv(table: IssueTable, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.columns)
@@ -32,7 +38,10 @@ def write_csv(table: IssueTable, out: TextIO) -> None:
 
 
 def write_json(table: IssueTable, out: TextIO) -> None:
-    rows = [dict(zip(table.columns, row, strict=True)) for row in table.rows()]
+    rows = [
+        {name: _json_value(v) for name, v in zip(table.columns, row, strict=True)}
+        for row in table.rows()
+    ]
     data = {"scan_id": table.scan_id, "stale": table.stale, "rows": rows}
     json.dump(data, out, ensure_ascii=False, indent=1)
     out.write("\n")
@@ -40,11 +49,17 @@ def write_json(table: IssueTable, out: TextIO) -> None:
 
 def _write_atomically(path: Path, fill: Any) -> None:
     """Write to a temporary file beside ``path``, then rename: no half-written file remains."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"cannot write {path}: the folder {folder} {what}")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
             fill(fh)
         os.replace(tmp, path)
+    except OSError as exc:  # name the user's path, not the temporary file
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -60,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     fill = write_json if args.format == "json" else write_csv
+    if args.output is not None and args.output.is_dir():
+        raise InputError(f"cannot write {args.output}: it is a folder; name a file")
     if args.output is not None:
         _write_atomically(args.output, lambda fh: fill(table, fh))
         print(f"{len(table)} rows written to {args.output}", file=sys.stderr)

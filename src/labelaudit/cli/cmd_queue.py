@@ -13,6 +13,7 @@ from labelaudit.core.consensus.annotators import get_annotator, require_lead
 from labelaudit.core.consensus.methods import METHODS
 from labelaudit.core.consensus.outcome import build_review
 from labelaudit.core.consensus.states import Review, annotator_queue, lead_queue
+from labelaudit.core.errors import InputError
 
 
 def _queue_rows(review: Review, ids: np.ndarray, *, suggest: bool) -> list[dict[str, Any]]:
@@ -59,6 +60,7 @@ def _disagreement_rows(review: Review, ids: np.ndarray) -> list[dict[str, Any]]:
                 "given_label": class_label(int(review.data.catalog.labels[i]), names),
                 "consensus_label": class_label(int(review.result.decision[i]), names),
                 "consensus_quality": fmt(float(review.result.quality[i])),
+                "reason": str(review.lead_reason[i]),
                 "votes": shown,
             }
         )
@@ -66,6 +68,8 @@ def _disagreement_rows(review: Review, ids: np.ndarray) -> list[dict[str, Any]]:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise InputError(f"--limit must be 0 or more, got {args.limit}")
     with open_project(args) as project:
         if args.disagreements:
             with project.store.read() as conn:
@@ -92,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
             )
             print(
                 f"{row['path']}\tgiven {row['given_label']}\tconsensus {row['consensus_label']} "
-                f"({row['consensus_quality']})\t{cast}"
+                f"({row['consensus_quality']})\t{row['reason']}\t{cast}"
             )
         else:
             extra = f"\tsuggested {row['suggested_label']}" if "suggested_label" in row else ""
@@ -109,7 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="the images an annotator should review next (or a lead's disagreements)",
         description="List the images that still need votes and that NAME has not voted on, most "
         "doubtful first. With --disagreements (leads only): the images waiting for a lead, with "
-        "every vote, who cast it and that annotator's quality.",
+        "why (disagreement, or no annotator left to vote), every vote, who cast it and that "
+        "annotator's quality.",
     )
     add_project_args(parser)
     parser.add_argument("--annotator", required=True, metavar="NAME")

@@ -1,4 +1,4 @@
-"""``labelaudit review add PROJECT PATH...``: put images into review by hand."""
+"""``labelaudit review add PROJECT PATH... --lead NAME``: a lead puts images into review."""
 
 from __future__ import annotations
 
@@ -23,9 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add = actions.add_parser(
         "add",
         help="images that need votes even though the scan did not flag them",
-        description="Put images into review; every path is checked before anything is written.",
+        description="Put images into review (leads only); every path is checked before anything "
+        "is written.",
     )
     add_project_args(add)
     add.add_argument("paths", nargs="+", metavar="PATH", help="relative to the image root")
-    add.add_argument("--lead", metavar="NAME", help="the lead asking (checked, logged)")
+    add.add_argument(
+        "--lead", required=True, metavar="NAME", help="the lead asking (a registered lead; logged)"
+    )
     add.set_defaults(func=_add)

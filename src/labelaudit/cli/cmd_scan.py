@@ -13,26 +13,43 @@ from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.audit.labels import FILTER_METHODS, QUALITY_METHODS
 from labelaudit.core.audit.run import ScanOutcome, ScanRequest, run_scan
-from labelaudit.core.errors import LabelauditError
+from labelaudit.core.errors import InputError, LabelauditError
 from labelaudit.core.scan.api import ScanConfig
+
+# Options that only shape a cross-validated scan (argparse default None / False = not given).
+CV_ONLY = (
+    "model", "linear_probe", "weights", "folds", "epochs", "image_size", "batch_size", "seed",
+    "device", "flip", "workers", "threads", "no_embed", "no_tta", "no_calibrate",
+)  # fmt: skip
 
 
 def request_from_args(args: argparse.Namespace) -> ScanRequest:
+    if args.pred_probs is not None:
+        given = [name for name in CV_ONLY if getattr(args, name) not in (None, False)]
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise InputError(
+                f"{options} only apply to cross-validated scans; --pred-probs audits your own "
+                "predictions as they are: drop them (--min-class-size sets the smallest class "
+                "audited)"
+            )
+    default = ScanConfig()
     config = ScanConfig(
-        model=args.model,
+        model=args.model or default.model,
         linear_probe=args.linear_probe,
         weights=args.weights,
-        folds=args.folds,
+        folds=default.folds if args.folds is None else args.folds,
         epochs=args.epochs,
         image_size=args.image_size,
         batch_size=args.batch_size,
-        seed=args.seed,
-        device=args.device,
+        seed=default.seed if args.seed is None else args.seed,
+        device=args.device or default.device,
         flip=args.flip,
         workers=args.workers,
         threads=args.threads,
         embed=not args.no_embed,
         tta=not args.no_tta,
+        calibrate=not args.no_calibrate,
     )
     return ScanRequest(
         config=config,
@@ -60,10 +77,10 @@ def _error_event(exc: BaseException) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    request = request_from_args(args)
     progress = make_progress(json_lines=args.progress_json)
     started = time.monotonic()
     try:
+        request = request_from_args(args)
         with open_project(args) as project:
             outcome = run_scan(project.store, project.image_root, request, progress=progress)
     except BaseException as exc:
@@ -137,7 +154,6 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model and training")
     model.add_argument(
         "--model",
-        default="auto",
         metavar="NAME",
         help="auto, small-cnn, resnet18, mobilenet_v3_small, ... (default auto: it says why)",
     )
@@ -147,11 +163,21 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help="frozen pretrained backbone + cross-validated logistic regression",
     )
     model.add_argument("--weights", type=Path, metavar="PATH", help="backbone state_dict file")
-    model.add_argument("--folds", type=int, default=5, metavar="N", help="default 5")
-    for name in ("--epochs", "--image-size", "--batch-size", "--workers", "--threads"):
-        model.add_argument(name, type=int, default=None, metavar="N")
-    model.add_argument("--seed", type=int, default=0, metavar="N")
-    model.add_argument("--device", default="auto", metavar="auto|cpu|cuda|mps")
+    model.add_argument("--folds", type=int, metavar="N", help="default 5")
+    for name in ("--epochs", "--image-size", "--batch-size"):
+        model.add_argument(name, type=int, default=None, metavar="N", help="default: by model")
+    model.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="image decode threads (default: CPU count); training reads tensors kept in memory, "
+        "no DataLoader",
+    )
+    model.add_argument(
+        "--threads", type=int, metavar="N", help="torch threads (results are per thread count)"
+    )
+    model.add_argument("--seed", type=int, metavar="N", help="default 0")
+    model.add_argument("--device", metavar="auto|cpu|cuda|mps", help="default auto")
     model.add_argument(
         "--flip", action="store_true", help="horizontal-flip augmentation (off by default)"
     )
@@ -163,6 +189,12 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument(
         "--no-tta", action="store_true", help="no test-time augmentation when predicting"
+    )
+    model.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="store the networks' raw softmax; by default each fold is tempered by a noise-aware "
+        "temperature fit on the other folds (recorded in the scan's config)",
     )
 
 

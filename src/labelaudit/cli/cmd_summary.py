@@ -60,6 +60,50 @@ def print_summary(project: Project, *, as_json: bool = False) -> None:
                 subsequent_indent="  ",
             )
         )
+    for line in noise_lines(report):
+        print(line)
+
+
+MAX_TABLE_CLASSES = 12  # above this, the confusions are listed instead of the full table
+TOP_CONFUSIONS = 10
+
+
+def noise_lines(report: dict[str, Any]) -> list[str]:
+    """The given x likely counts (or the largest confusions when K is large) and the per-class
+    label noise, as plain text lines."""
+    matrix = report.get("noise_matrix")
+    if not matrix:
+        return []
+    names, counts = matrix["classes"], matrix["counts"]
+    lines = [
+        "",
+        "CONFIDENT JOINT (cleanlab's estimate, counts; rows: given label, columns: likely)",
+    ]
+    if len(names) <= MAX_TABLE_CLASSES:
+        width = max(6, *(len(str(c)) for row in counts for c in row)) + 1
+        label = max(len(n[:12]) for n in names) + 2
+        lines.append(" " * label + "".join(n[: width - 1].rjust(width) for n in names))
+        for name, row in zip(names, counts, strict=True):
+            lines.append(f"  {name[:12]:<{label - 2}}" + "".join(str(c).rjust(width) for c in row))
+    else:
+        cells = sorted(
+            ((c, g, p) for g, row in enumerate(counts) for p, c in enumerate(row) if g != p and c),
+            key=lambda t: (-t[0], t[1], t[2]),
+        )[:TOP_CONFUSIONS]
+        lines.append(f"  the {len(cells)} largest off-diagonal cells (given -> likely: images):")
+        lines += [f"  {names[g]} -> {names[p]}: {c}" for c, g, p in cells] or ["  none"]
+    noisy = sorted(
+        (c for c in report.get("class_noise", []) if c["label_noise"]),
+        key=lambda c: (-c["label_noise"], c["class"]),
+    )
+    shown = noisy[:MAX_TABLE_CLASSES]
+    text = ", ".join(f"{c['class']} {100 * c['label_noise']:.1f}%" for c in shown) or "none"
+    if len(noisy) > len(shown):
+        text += f" (and {len(noisy) - len(shown)} more classes below)"
+    lines.append("")
+    lines.append("LABEL NOISE PER CLASS (share of a class's given labels that look wrong)")
+    lines.append(textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="  "))
+    return lines
 
 
 def _run(args: argparse.Namespace) -> int:

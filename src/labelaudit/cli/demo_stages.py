@@ -1,13 +1,17 @@
 """The audit stages ``labelaudit demo`` runs after the import, in order.
 
-Each later stage (scan, audit summary, consensus) adds itself here as it lands.
+Import, then the scan and its audit summary, then an export with the automatic fixes (no votes
+yet), graded against the demo's answer key.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
+from pathlib import Path
 
+from labelaudit.cli.cmd_export import print_result
 from labelaudit.cli.cmd_info import print_info
 from labelaudit.cli.cmd_scan import print_outcome
 from labelaudit.cli.cmd_summary import print_summary
@@ -15,6 +19,8 @@ from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.audit.results import latest_scan_id
 from labelaudit.core.audit.run import ScanRequest, run_scan
 from labelaudit.core.audit.stale import scan_staleness
+from labelaudit.core.export.options import ExportOptions
+from labelaudit.core.export.run import export_dataset
 from labelaudit.core.project import Project
 from labelaudit.core.scan.api import ScanConfig
 
@@ -26,19 +32,21 @@ DEMO_EPOCHS = 8
 def run_stages(project: Project, args: argparse.Namespace) -> None:
     print()
     print_info(project)
-    if not getattr(args, "skip_scan", False):
-        scan_stage(project, seed=getattr(args, "seed", 0))
+    if getattr(args, "skip_scan", False):
+        return
+    if scan_stage(project, seed=getattr(args, "seed", 0)):
+        export_stage(project, demo_dir=args.dir, seed=getattr(args, "seed", 0))
 
 
-def scan_stage(project: Project, *, seed: int = 0) -> None:
-    """Scan (unless a current scan exists) and print the audit summary."""
+def scan_stage(project: Project, *, seed: int = 0) -> bool:
+    """Scan (unless a current scan exists) and print the audit summary; False without torch."""
     missing = [m for m in ("torch", "torchvision") if importlib.util.find_spec(m) is None]
     if missing:
         print(
             f"{' and '.join(missing)} not installed: skipping the CNN scan "
             "(pip install 'labelaudit[scan]')"
         )
-        return
+        return False
     with project.store.read() as conn:
         existing = latest_scan_id(conn)
     print()
@@ -53,3 +61,34 @@ def scan_stage(project: Project, *, seed: int = 0) -> None:
         print_outcome(outcome, project_dir=project.folder, elapsed_s=outcome.timings["total_s"])
     print()
     print_summary(project)
+    return True
+
+
+def export_stage(project: Project, *, demo_dir: Path, seed: int = 0) -> None:
+    """Export with the audit's automatic fixes alone and grade it against ``truth.csv``."""
+    out = demo_dir / "export"
+    print()
+    print(f"exporting with the automatic fixes alone (no votes yet) to {out}")
+    options = ExportOptions(unreviewed="auto-fix", seed=seed, force=True, actor="demo")
+    result = export_dataset(project, out, options, progress=make_progress())
+    print_result(result)
+    truth_csv = demo_dir / "truth.csv"
+    if truth_csv.is_file():
+        print(grade_export(out / "manifest.csv", truth_csv))
+
+
+def grade_export(manifest: Path, truth_csv: Path) -> str:
+    """One line: how many exported labels the answer key confirms, against the given labels."""
+    with open(truth_csv, newline="", encoding="utf-8") as fh:
+        key = list(csv.DictReader(fh))
+    truth = {row["path"]: row["true_label"] for row in key}
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if "__rep" not in r["path"]]
+    graded = [r for r in rows if r["source_path"] in truth]
+    right = sum(r["label"] == truth[r["source_path"]] for r in graded)
+    given_wrong = sum(row["given_label"] != row["true_label"] for row in key)
+    return (
+        f"answer key: {right} of {len(graded)} exported labels are right "
+        f"({right / max(len(graded), 1):.1%}); the given labels had {given_wrong} of "
+        f"{len(truth)} wrong ({given_wrong / max(len(truth), 1):.1%})"
+    )

@@ -81,6 +81,12 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
             .order_by(annotators.c.name)
         )
         annotator_list = [{"name": n, "role": r, "votes": c} for n, r, c in vote_rows]
+        duplicate_list = duplicate_groups(conn)
+        missing_paths = list(
+            conn.execute(
+                sa.select(images.c.path).where(images.c.status == "missing").order_by(images.c.path)
+            ).scalars()
+        )
     groups, dup_images = duplicate_counts(store)
     # Finished scans whose images, labels or classes no longer match the project: reasons, else [].
     stale = scan_staleness(store) if any(s["status"] == "done" for s in scan_rows) else {}
@@ -92,8 +98,36 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
         "classes": dict(sorted(per_class.items())),
         "problems": problems,
         "duplicates": {"groups": groups, "images": dup_images},
+        "duplicate_groups": duplicate_list,
+        "missing_paths": missing_paths,
         "last_import": json.loads(last_import.stats) if last_import is not None else None,
         "scans": scan_rows,
         "annotators": annotator_list,
         "votes": sum(a["votes"] for a in annotator_list),
     }
+
+
+def duplicate_groups(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Exact duplicates among valid images: each group's sha256, paths, their given labels (None:
+    no label) and whether those labels disagree. Groups with conflicting labels come first."""
+    shared = (
+        sa.select(images.c.sha256)
+        .where(images.c.status == "ok")
+        .group_by(images.c.sha256)
+        .having(sa.func.count() > 1)
+    )
+    rows = conn.execute(
+        sa.select(images.c.sha256, images.c.path, classes.c.name)
+        .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
+        .where(images.c.status == "ok", images.c.sha256.in_(shared))
+        .order_by(images.c.sha256, images.c.path)
+    )
+    by_sha: dict[str, dict[str, Any]] = {}
+    for sha, path, label in rows:
+        group = by_sha.setdefault(sha, {"sha256": sha, "paths": [], "labels": []})
+        group["paths"].append(path)
+        group["labels"].append(label)
+    out = list(by_sha.values())
+    for group in out:
+        group["labels_conflict"] = len(set(group["labels"])) > 1
+    return sorted(out, key=lambda g: (not g["labels_conflict"], g["paths"][0]))

@@ -22,6 +22,7 @@ from labelaudit import __version__
 from labelaudit.core import settings as settings_mod
 from labelaudit.core.dataset.discover import Discovery, discover_folder, read_manifest
 from labelaudit.core.dataset.importer import ImportReport, run_import
+from labelaudit.core.dataset.source import ImportSource, read_source, sample_matches
 from labelaudit.core.errors import InputError, ProjectError
 from labelaudit.core.paths import is_within, nfc
 from labelaudit.core.progress import Progress
@@ -57,13 +58,7 @@ class Project:
         image_root = Path(os.path.abspath(image_root))
         if not image_root.is_dir():
             raise InputError(f"image folder not found: {image_root}")
-        if is_within(folder, image_root):
-            raise ProjectError(
-                f"the project folder {folder} is inside the image root {image_root}; "
-                "put it elsewhere so that it is never imported as images"
-            )
-        if is_within(image_root, folder):
-            raise ProjectError(f"the image root {image_root} is inside the project folder {folder}")
+        _check_apart(folder, image_root)
         if (folder / PROJECT_FILE).exists():
             raise ProjectError(
                 f"{folder} is already a labelaudit project; use 'labelaudit import' to re-import"
@@ -113,17 +108,14 @@ class Project:
         folder = Path(os.path.abspath(folder))
         info_file = folder / PROJECT_FILE
         url_text = _resolve_db_url(db_url)
-        if not folder.is_dir():
-            raise ProjectError(f"no project at {folder} (create one with 'labelaudit init')")
         if not info_file.is_file():
-            if url_text:
+            if url_text and (not folder.exists() or folder.is_dir()):
                 return cls._attach(folder, url_text)
+            if not folder.is_dir():
+                raise ProjectError(f"no project at {folder} (create one with 'labelaudit init')")
             raise ProjectError(f"{folder} is not a labelaudit project (no {PROJECT_FILE})")
-        try:
-            info = json.loads(info_file.read_text(encoding="utf-8"))
-            stored_id = str(info["project_id"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise ProjectError(f"{info_file} is damaged or not a labelaudit project file") from None
+        info = _read_project_file(folder)
+        stored_id = str(info["project_id"])
         url_text = url_text or info.get("db")
         if url_text:
             url = normalize_url(url_text)
@@ -140,19 +132,27 @@ class Project:
             raise ProjectError(
                 f"the database {public_url(url)} belongs to another project than {folder}"
             )
-        return cls(folder, store, Path(facts["image_root"]), stored_id)
+        # project.json may point this machine at its own copy of the images (a team member's).
+        image_root = Path(info.get("image_root") or facts["image_root"])
+        return cls(folder, store, image_root, stored_id)
 
     @classmethod
     def _attach(cls, folder: Path, url_text: str) -> Project:
-        """A team member's local folder (thumbnails) for a project that lives in PostgreSQL."""
+        """A team member's local folder (thumbnails) for a project that lives in PostgreSQL.
+
+        The folder is made (or an empty/unrelated one used) only once the database proved to
+        hold a project, and never inside the image root."""
         url = normalize_url(url_text)
         store = Store(url)
         store.ping()
         ensure_current(store)
         with store.read() as conn:
             facts = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
-        _write_project_file(folder, facts["project_id"], public_url(url), Path(facts["image_root"]))
-        return cls(folder, store, Path(facts["image_root"]), facts["project_id"])
+        image_root = Path(facts["image_root"])
+        _check_apart(folder, image_root)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_project_file(folder, facts["project_id"], public_url(url), image_root)
+        return cls(folder, store, image_root, facts["project_id"])
 
     def close(self) -> None:
         self.store.dispose()
@@ -179,11 +179,17 @@ class Project:
         return self.folder / THUMB_DIR
 
     # -- import --------------------------------------------------------------------------------
+    def import_source(self) -> ImportSource:
+        """Where the images and labels came from last time (a manifest, allowed classes)."""
+        with self.store.read() as conn:
+            return read_source(conn)
+
     def discover(
         self, *, manifest: Path | None = None, classes_allowed: set[str] | None = None
     ) -> Discovery:
         if not self.image_root.is_dir():
             raise InputError(f"the image root {self.image_root} is not there (moved or unmounted?)")
+        _check_apart(self.folder, self.image_root)
         allowed = {nfc(c) for c in classes_allowed} if classes_allowed else None
         if manifest is not None:
             return read_manifest(manifest, self.image_root, allowed_labels=allowed)
@@ -192,6 +198,7 @@ class Project:
     def import_images(
         self,
         *,
+        source: ImportSource | None = None,
         manifest: Path | None = None,
         discovery: Discovery | None = None,
         rehash: bool = False,
@@ -199,19 +206,50 @@ class Project:
         max_pixels: int | None = None,
         progress: Progress | None = None,
     ) -> ImportReport:
-        found = discovery if discovery is not None else self.discover(manifest=manifest)
+        """Import from ``source`` (default: the recorded one; ``manifest`` alone names a manifest
+        with any label allowed) and record it as the project's source."""
+        if source is None:
+            source = ImportSource(manifest) if manifest is not None else self.import_source()
+        if discovery is None:
+            allowed = set(source.classes) if source.classes is not None else None
+            discovery = self.discover(manifest=source.manifest, classes_allowed=allowed)
         return run_import(
             self.store,
-            found,
+            discovery,
             image_root=self.image_root,
-            source="manifest" if manifest else "folder",
-            manifest=manifest,
+            source="manifest" if source.manifest else "folder",
+            manifest=source.manifest,
             thumb_dir=self.thumb_dir,
             rehash=rehash,
             workers=workers,
             max_pixels=max_pixels,
             progress=progress,
+            remember=source,
         )
+
+    def repoint_image_root(self, new_root: Path) -> None:
+        """Use the copy of the images under ``new_root`` on this machine, once a sample of stored
+        sha256 values proves that it holds the same files."""
+        new_root = Path(os.path.abspath(new_root))
+        if not new_root.is_dir():
+            raise InputError(f"image folder not found: {new_root}")
+        _check_apart(self.folder, new_root)
+        with self.store.read() as conn:
+            matched, sampled = sample_matches(conn, new_root)
+        if matched * 2 < sampled:
+            raise InputError(
+                f"{new_root} does not hold this project's images: {matched} of {sampled} sampled "
+                "files are there with the stored content"
+            )
+        info = _read_project_file(self.folder)
+        _write_project_file(self.folder, self.project_id, info.get("db"), new_root)
+        if self.store.is_sqlite:  # a one-machine project: keep the database in step
+            self.store.write(
+                lambda conn: conn.execute(
+                    sa.update(meta).where(meta.c.key == "image_root").values(value=str(new_root))
+                )
+            )
+        self.image_root = new_root
 
     # -- classes and settings ------------------------------------------------------------------
     def class_names(self) -> list[str]:
@@ -232,6 +270,27 @@ class Project:
 
         self.store.write(apply)
         return value
+
+
+def _check_apart(folder: Path, image_root: Path) -> None:
+    """A project folder inside the image root would be imported as images (its thumbnails)."""
+    if is_within(folder, image_root):
+        raise ProjectError(
+            f"the project folder {folder} is inside the image root {image_root}; "
+            "put it elsewhere so that it is never imported as images"
+        )
+    if is_within(image_root, folder):
+        raise ProjectError(f"the image root {image_root} is inside the project folder {folder}")
+
+
+def _read_project_file(folder: Path) -> dict[str, Any]:
+    info_file = folder / PROJECT_FILE
+    try:
+        info = json.loads(info_file.read_text(encoding="utf-8"))
+        str(info["project_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ProjectError(f"{info_file} is damaged or not a labelaudit project file") from None
+    return dict(info)
 
 
 def _write_project_file(folder: Path, project_id: str, db: str | None, image_root: Path) -> None:

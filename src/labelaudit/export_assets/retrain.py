@@ -80,7 +80,14 @@ def manifest_samples(
     out: list[tuple[str, int]] = []
     try:
         with open(manifest, newline="", encoding="utf-8") as fh:
-            for n, row in enumerate(csv.DictReader(fh), start=2):
+            reader = csv.DictReader(fh)
+            missing = {"path", "label"} - set(reader.fieldnames or ())
+            if missing:
+                raise RetrainError(
+                    f"{manifest} needs the columns path and label (missing: "
+                    f"{', '.join(sorted(missing))})"
+                )
+            for n, row in enumerate(reader, start=2):
                 if split is not None and row.get("split") != split:
                     continue
                 label = aliases.get(row.get("label") or "", row.get("label") or "")
@@ -92,8 +99,8 @@ def manifest_samples(
                 )
     except OSError as exc:
         raise RetrainError(f"cannot read {manifest}: {exc.strerror or exc}") from None
-    except KeyError as exc:
-        raise RetrainError(f"{manifest} needs the columns path and label ({exc})") from None
+    except UnicodeDecodeError:
+        raise RetrainError(f"{manifest} is not a UTF-8 CSV file") from None
     return out
 
 
@@ -442,6 +449,11 @@ def train_epoch(
     return total, count
 
 
+def eval_indices(n: int, dist: Dist) -> list[int]:
+    """This rank's share of an evaluation set: every world-th image, no padding."""
+    return list(range(dist.rank, n, dist.world))
+
+
 def confusion_matrix(
     model: Any,
     data: ImageList,
@@ -456,7 +468,7 @@ def confusion_matrix(
     import torch
 
     conf = torch.zeros(n_classes, n_classes, dtype=torch.int64, device=device)
-    indices = list(range(dist.rank, len(data), dist.world))
+    indices = eval_indices(len(data), dist)
     if indices:
         model.eval()
         with torch.no_grad():
@@ -767,15 +779,17 @@ def _snapshot(model: Any) -> dict[str, Any]:
 
 
 def _dump_shards(folder: str, sampler: ShardSampler, dist: Dist, n_val: int) -> None:
-    """Each rank's first-epoch training positions and evaluation indices (for checks)."""
-    order = sampler.order()
-    positions = list(range(dist.rank, len(order), dist.world))
+    """What this rank trains on in the first epoch (the order all ranks share, and the indices
+    its loader draws) and which validation images it scores: for the torchrun test."""
+    order = sampler.order().tolist()
+    drawn = list(iter(sampler))
     record = {
         "rank": dist.rank,
         "world": dist.world,
-        "train_positions": positions,
-        "train_indices": order[dist.rank :: dist.world].tolist(),
-        "eval_indices": list(range(dist.rank, n_val, dist.world)),
+        "order": order,
+        "train_indices": drawn,
+        "train_positions": list(range(dist.rank, len(order), dist.world)),
+        "eval_indices": eval_indices(n_val, dist),
     }
     Path(folder).mkdir(parents=True, exist_ok=True)
     (Path(folder) / f"shard_rank{dist.rank}.json").write_text(json.dumps(record), encoding="utf-8")

@@ -7,7 +7,15 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-N_CLASS_KEYS = 9
+DIGITS = tuple(range(10))  # the relabel keys 0-9 (index = digit)
+
+
+def key_classes(class_names: list[str]) -> dict[int, int]:
+    """digit key -> class index. Classes named "0".."9" (digits) get the key of their own name,
+    so "2" always means class "2"; otherwise keys 1-9 pick the first nine classes in order."""
+    if class_names and all(len(n) == 1 and n in "0123456789" for n in class_names):
+        return {int(name): i for i, name in enumerate(class_names)}
+    return {i + 1: i for i in range(min(9, len(class_names)))}
 
 
 def _action(
@@ -36,11 +44,13 @@ class Actions(QObject):
         self.keep = _action(w, "&Keep", "K", tip="keep the given label")
         self.drop = _action(w, "&Drop", "D", tip="not a valid image of any class")
         self.unsure = _action(w, "&Unsure", "U", tip="abstain")
-        self.relabel = [
-            _action(w, str(i), str(i), tip=f"relabel to class {i}")
-            for i in range(1, N_CLASS_KEYS + 1)
-        ]
+        # relabel[d] is the action of digit key d; key_classes says which class it picks.
+        self.relabel = [_action(w, str(d), str(d), tip="relabel") for d in DIGITS]
         self.pick_class = _action(w, "Other class…", "C", tip="choose any class by name")
+        self.note = _action(w, "Note…", "Ctrl+E", tip="write a note for the next decision")
+        self.add_review = _action(
+            w, "Add to &review", "R", tip="put the image(s) into review (leads)"
+        )
         self.next = _action(w, "&Next", "N", "Space", tip="next image")
         self.previous = _action(w, "&Previous", "Backspace", tip="previous image")
         self.next_needing = _action(w, "Next needing &me", "J", tip="next image needing my vote")
@@ -55,4 +65,4 @@ class Actions(QObject):
 
     @property
     def decisions(self) -> list[QAction]:
-        return [self.keep, self.drop, self.unsure, *self.relabel, self.pick_class]
+        return [self.keep, self.drop, self.unsure, *self.relabel, self.pick_class, self.note]

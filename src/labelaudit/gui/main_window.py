@@ -26,10 +26,10 @@ from labelaudit.core.project import PROJECT_FILE
 from labelaudit.core.views import Filters, noise_matrix
 from labelaudit.gui.actions import Actions
 from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
-from labelaudit.gui.dialogs.class_picker import ClassPicker
 from labelaudit.gui.dialogs.new_project_dialog import NewProjectDialog
 from labelaudit.gui.dialogs.scan_dialog import ScanDialog
 from labelaudit.gui.prefs import Prefs
+from labelaudit.gui.review_controls import ReviewControls
 from labelaudit.gui.session import ERROR, INFO, WARNING, ReviewSession
 from labelaudit.gui.views.noise_matrix import NoisePanel
 from labelaudit.gui.views.thumb_grid import ThumbGrid
@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.scan_dialog: ScanDialog | None = None
         self._build_ui()
         self._connect()
+        self.controls = ReviewControls(self)
         self._update_title()
 
     # -- construction ---------------------------------------------------------------------------
@@ -107,6 +108,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel()
+        self.scan_note = QLabel()  # a scan running while its dialog is hidden
+        self.statusBar().addPermanentWidget(self.scan_note)
         self.statusBar().addPermanentWidget(self.status_label)
         self._build_menus()
         self.setAcceptDrops(True)
@@ -123,7 +126,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
         review = bar.addMenu("&Review")
-        review.addActions([a.keep, a.drop, a.unsure, a.pick_class])
+        review.addActions([a.keep, a.drop, a.unsure, a.pick_class, a.note, a.add_review])
         review.addSeparator()
         review.addActions([a.next, a.previous, a.next_needing])
         review.addSeparator()
@@ -147,25 +150,14 @@ class MainWindow(QMainWindow):
         self.grid.tile_size_changed.connect(self.prefs.set_tile_size)
         self.noise_panel.cell_clicked.connect(self.show_cell)
         self.noise_panel.flagged_only.toggled.connect(lambda _on: self._update_matrix())
-        self.detail.given_strip.row_clicked.connect(s.set_current)
-        self.detail.suggested_strip.row_clicked.connect(s.set_current)
+        for strip in (self.detail.given_strip, self.detail.suggested_strip):
+            strip.row_activated.connect(self._go_to_comparison)
         self.poll_timer.timeout.connect(s.poll_changes)
         a.open_project.triggered.connect(self.choose_project)
         a.new_project.triggered.connect(lambda: self.new_project())
         a.close_project.triggered.connect(s.close_project)
         a.who.triggered.connect(lambda: self.choose_annotator(ask=True))
         a.quit.triggered.connect(self.close)
-        a.keep.triggered.connect(lambda: self._decide("keep"))
-        a.drop.triggered.connect(lambda: self._decide("drop"))
-        a.unsure.triggered.connect(lambda: self._decide("unsure"))
-        for i, action in enumerate(a.relabel):
-            action.triggered.connect(lambda _=False, c=i: self._relabel(c))
-        a.pick_class.triggered.connect(self._pick_class)
-        a.next.triggered.connect(lambda: s.step(1))
-        a.previous.triggered.connect(lambda: s.step(-1))
-        a.next_needing.triggered.connect(self._next_needing)
-        a.undo.triggered.connect(s.undo)
-        a.redo.triggered.connect(s.redo)
         a.zoom_in.triggered.connect(lambda: self.grid.zoom(1))
         a.zoom_out.triggered.connect(lambda: self.grid.zoom(-1))
         a.refresh.triggered.connect(s.reload)
@@ -258,8 +250,8 @@ class MainWindow(QMainWindow):
         data, stats = self.session.data, self.session.stats
         if data is None or stats is None:
             return
+        # Counts change in place: the filter controls, the sidebar's selection and scroll stay.
         self.filter_bar.set_classes(data.class_names)
-        self.filter_bar.set_filters(self.session.filters)
         self.sidebar.class_model.set_stats(data.class_names, stats)
         self.vote_bar.set_classes(data.class_names)
         self.grid.grid_model.shown = self.session.shown
@@ -271,6 +263,7 @@ class MainWindow(QMainWindow):
         reveal = not hidden or self.session.is_lead
         self.tabs.setTabEnabled(self.tabs.indexOf(self.noise_panel), reveal)
         self.filter_bar.suggested.setEnabled(reveal)
+        self.actions_.add_review.setEnabled(self.session.is_lead)
         self.grid.viewport().update()
         self._update_matrix()
         self._update_title()
@@ -320,33 +313,19 @@ class MainWindow(QMainWindow):
     def _set_review_enabled(self, enabled: bool) -> None:
         for action in (*self.actions_.decisions, self.actions_.scan, self.actions_.who):
             action.setEnabled(enabled)
+        self.actions_.add_review.setEnabled(enabled and self.session.is_lead)
         self.actions_.close_project.setEnabled(enabled)
         if enabled and self.session.data is not None:
             self.vote_bar.set_classes(self.session.data.class_names)
 
     # -- user actions ---------------------------------------------------------------------------
-    def _targets(self) -> list[int] | None:
-        """The selected tiles when several are selected (one decision for all), else None."""
-        rows = self.grid.selected_rows()
-        return rows if len(rows) > 1 else None
-
-    def _decide(self, decision: str) -> None:
-        self.session.decide(decision, self._targets())
-
-    def _relabel(self, class_index: int) -> None:
-        self.session.relabel(class_index, self._targets())
-
-    def _pick_class(self) -> None:
-        data = self.session.data
-        if data is None:
+    def _go_to_comparison(self, row: int) -> None:
+        """A double-clicked comparison image becomes current only if the view shows it (the
+        next key must not vote on an image the filters hide)."""
+        if self.session.view_index_of(row) < 0:
+            self.session.message.emit(INFO, "that image is not in the current view")
             return
-        picker = ClassPicker(data.class_names, self)
-        if picker.exec() and picker.chosen is not None:
-            self._relabel(picker.chosen)
-
-    def _next_needing(self) -> None:
-        if not self.session.next_needing_me():
-            self.session.message.emit(INFO, "nothing in this view needs your vote")
+        self.session.set_current(row)
 
     def _show_bucket(self, bucket: int) -> None:
         self.tabs.setCurrentIndex(0)
@@ -367,11 +346,17 @@ class MainWindow(QMainWindow):
         if self.scan_dialog is None:
             self.scan_dialog = ScanDialog(self.session, self)
             self.scan_dialog.scan_finished.connect(self._on_scan_finished)
+            self.scan_dialog.backgrounded.connect(self._on_scan_backgrounded)
+        self.scan_note.clear()
         self.scan_dialog.show()
         if QGuiApplication.platformName() != "offscreen":  # offscreen warns it cannot raise
             self.scan_dialog.raise_()
 
+    def _on_scan_backgrounded(self) -> None:
+        self.scan_note.setText("scan running in the background (Scan ▸ Run scan… shows it)")
+
     def _on_scan_finished(self, ok: bool, text: str) -> None:
+        self.scan_note.clear()
         if ok:
             self.session.reload()
             self.session.message.emit(INFO, "scan finished: the grid shows its results")
@@ -381,6 +366,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.poll_timer.stop()
         if self.scan_dialog is not None:
+            self.scan_dialog.stop_for_exit()
             self.scan_dialog.close()
         self.loader.shutdown()
         self.detail.shutdown()

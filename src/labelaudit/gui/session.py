@@ -22,6 +22,7 @@ from labelaudit.core.commands import (
 )
 from labelaudit.core.consensus.annotators import Annotator
 from labelaudit.core.consensus.decisions import LABEL, Decision
+from labelaudit.core.consensus.votes import add_to_review
 from labelaudit.core.errors import LabelauditError
 from labelaudit.core.project import Project
 from labelaudit.core.views import (
@@ -40,6 +41,11 @@ from labelaudit.core.views import (
     shown_states,
 )
 from labelaudit.core.views.review import apply_review
+from labelaudit.gui.decision_commands import (
+    BulkResolveCommand,
+    CompositeCommand,
+    decision_command,
+)
 
 INFO, WARNING, ERROR = "info", "warning", "error"
 # Votes are written on the GUI thread: a locked database may hold the window this long at most
@@ -68,6 +74,7 @@ class ReviewSession(QObject):
         self.current_row = -1
         self.undo_stack = UndoStack()
         self.change_counter = 0
+        self._preferred_row = -1  # where to go when the current image leaves the view
 
     # -- project --------------------------------------------------------------------------------
     def open_project(self, folder: Path, *, db_url: str | None = None) -> bool:
@@ -116,9 +123,10 @@ class ReviewSession(QObject):
             return False
         return bool(self.settings.get("show_suggestion", True)) or self.data.my_vote[row] != NO_VOTE
 
-    def others_votes(self, row: int) -> list[tuple[str, str]] | None:
-        """(name, decision) of other people's current votes on an image, or None when blind
-        mode hides them (a non-lead who has not voted on it yet)."""
+    def others_votes(self, row: int) -> list[tuple[str, str, float | None]] | None:
+        """(name, decision, quality) of other people's current votes on an image, or None when
+        blind mode hides them (a non-lead who has not voted on it yet). The annotator's quality
+        score of the consensus method is given to leads only (None otherwise or if unknown)."""
         data = self.data
         if data is None or data.review is None or row < 0:
             return []
@@ -129,6 +137,7 @@ class ReviewSession(QObject):
         names = {a.id: a.name for a in data.review.data.annotators}
         me = self.annotator.id if self.annotator else None
         mine = (votes.image_ids == data.image_ids[row]) & (votes.annotator_ids != (me or -1))
+        quality = self._annotator_quality() if self.is_lead else {}
         out = []
         for who, kind, label in zip(
             votes.annotator_ids[mine], votes.kind[mine], votes.labels[mine], strict=True
@@ -136,8 +145,17 @@ class ReviewSession(QObject):
             text = (
                 data.class_names[int(label)] if label >= 0 else ("drop" if kind == 1 else "unsure")
             )
-            out.append((names.get(int(who), "?"), text))
+            out.append((names.get(int(who), "?"), text, quality.get(int(who))))
         return out
+
+    def _annotator_quality(self) -> dict[int, float]:
+        """Annotator id -> quality score of the consensus method (known scores only)."""
+        review = self.data.review if self.data is not None else None
+        if review is None:
+            return {}
+        scores = review.result.annotator_quality
+        people = review.data.annotators
+        return {p.id: float(q) for p, q in zip(people, scores, strict=True) if np.isfinite(q)}
 
     # -- data -----------------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -197,7 +215,11 @@ class ReviewSession(QObject):
         self.view_changed.emit()
         rows = self.view.rows
         if self.current_row >= 0 and not np.any(rows == self.current_row):
-            self.set_current(int(rows[0]) if rows.size else -1)
+            preferred = self._preferred_row
+            if preferred >= 0 and np.any(rows == preferred):
+                self.set_current(preferred)
+            else:
+                self.set_current(int(rows[0]) if rows.size else -1)
         elif self.current_row < 0 and rows.size:
             self.set_current(int(rows[0]))
 
@@ -232,13 +254,35 @@ class ReviewSession(QObject):
         self.set_current(int(self.view.rows[target]))
         return True
 
+    def _next_target(self) -> int:
+        """The row that should come up after deciding on the current image: the next one that
+        needs me in view order, found BEFORE the decision changes the view; -1 for none."""
+        if self.view is None or self.data is None:
+            return -1
+        wanted = needs_me(self.shown, is_lead=self.is_lead).copy()
+        if 0 <= self.current_row < wanted.shape[0]:
+            wanted[self.current_row] = False
+        target = next_in_view(self.view, wanted, self.view_index_of(self.current_row))
+        return int(self.view.rows[target]) if target >= 0 else -1
+
+    def _go_to(self, target: int) -> bool:
+        """Show ``target`` if it still needs me and is in view, else search from here."""
+        wanted = needs_me(self.shown, is_lead=self.is_lead)
+        if 0 <= target < wanted.shape[0] and wanted[target] and self.view_index_of(target) >= 0:
+            self.set_current(target)
+            return True
+        return self.next_needing_me()
+
     # -- decisions ------------------------------------------------------------------------------
-    def decide(self, decision: Decision | str, rows: list[int] | None = None) -> bool:
+    def decide(
+        self, decision: Decision | str, rows: list[int] | None = None, *, note: str | None = None
+    ) -> bool:
         """Keep / drop / unsure / a class for the current image, or for ``rows`` (a selection).
 
         An annotator votes; a lead on an image that waits for the lead resolves it. The action
         is a core command on the undo stack, stored at once. After one image the next image that
-        needs me (in the grid's order) comes up by itself.
+        needs me (in the grid's order) comes up by itself. ``note`` is stored with each vote or
+        decision.
         """
         data, project, who = self.data, self.project, self.annotator
         if data is None or project is None:
@@ -251,42 +295,63 @@ class ReviewSession(QObject):
         if not usable:
             self.message.emit(WARNING, "nothing to vote on: the image is broken or missing")
             return False
-        command = self._command_for(decision, usable)
+        assert who is not None
+        command = decision_command(
+            data,
+            project.store,
+            who,
+            decision,
+            usable,
+            note=note,
+            suggestion_shown=bool(self.settings.get("show_suggestion", True)),
+        )
+        follow = self._next_target() if len(usable) == 1 else -1
         try:
             self.undo_stack.push(command)
         except LabelauditError as exc:
             self.message.emit(ERROR, str(exc))
             return False
-        self.refresh_review()
-        if len(usable) == 1 and not self.next_needing_me():
+        self._preferred_row = follow
+        try:
+            self.refresh_review()
+        finally:
+            self._preferred_row = -1
+        if len(usable) == 1 and not self._go_to(follow):
             self.message.emit(INFO, "nothing else needs your vote in this view")
         if len(usable) < len(targets):
             self.message.emit(WARNING, f"{len(targets) - len(usable)} broken images were skipped")
         return True
 
-    def _command_for(self, decision: Decision | str, rows: list[int]) -> Command:
+    def add_to_review(self, rows: list[int] | None = None) -> bool:
+        """A lead puts images into review (they then need votes like flagged ones)."""
         data, project, who = self.data, self.project, self.annotator
-        assert data is not None and project is not None and who is not None
-        store = project.store
-        shown = bool(self.settings.get("show_suggestion", True))
-        if len(rows) > 1:
-            ids = [int(data.image_ids[r]) for r in rows]
-            return BulkVoteCommand(
-                store, annotator=who.name, image_ids=ids, decision=decision, suggestion_shown=shown
-            )
-        row = rows[0]
-        image_id = int(data.image_ids[row])
-        if who.is_lead and data.state[row] == STATE_CODE["needs_lead"]:
-            return ResolveCommand(store, lead=who.name, image_id=image_id, decision=decision)
-        shown = shown and bool(data.suggested[row] >= 0)
-        return VoteCommand(
-            store, annotator=who.name, image_id=image_id, decision=decision, suggestion_shown=shown
-        )
+        if data is None or project is None:
+            return False
+        if who is None or not who.is_lead:
+            self.message.emit(WARNING, "only leads can add images to review")
+            return False
+        targets = [r for r in (rows or [self.current_row]) if 0 <= r < data.n]
+        ids = [int(data.image_ids[r]) for r in targets if data.status[r] == 0]
+        if not ids:
+            self.message.emit(WARNING, "nothing to add: the image is broken or missing")
+            return False
+        try:
+            added = add_to_review(project.store, ids, lead=who.name)
+        except LabelauditError as exc:
+            self.message.emit(ERROR, str(exc))
+            return False
+        self.refresh_review()
+        already = len(ids) - len(added)
+        extra = f" ({already} already in review)" if already else ""
+        self.message.emit(INFO, f"{len(added)} image(s) added to review{extra}")
+        return True
 
-    def relabel(self, class_index: int, rows: list[int] | None = None) -> bool:
+    def relabel(
+        self, class_index: int, rows: list[int] | None = None, *, note: str | None = None
+    ) -> bool:
         if self.data is None or not 0 <= class_index < self.data.k:
             return False
-        return self.decide(Decision(LABEL, self.data.class_names[class_index]), rows)
+        return self.decide(Decision(LABEL, self.data.class_names[class_index]), rows, note=note)
 
     def undo(self) -> None:
         self._undo_redo(self.undo_stack.undo)
@@ -335,7 +400,9 @@ class ReviewSession(QObject):
 
 
 def _command_images(command: Command) -> list[int]:
-    if isinstance(command, BulkVoteCommand):
+    if isinstance(command, CompositeCommand):
+        return [i for part in command.commands for i in _command_images(part)]
+    if isinstance(command, BulkVoteCommand | BulkResolveCommand):
         return command.image_ids
     if isinstance(command, VoteCommand):
         return [command.request.image_id]

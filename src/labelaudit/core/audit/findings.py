@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from labelaudit.core.audit.results import latest_scan_id, load_results
+import numpy as np
+
+from labelaudit.core.audit.results import CLASS_LEVEL, ScanResults, latest_scan_id, load_results
 from labelaudit.core.audit.stale import scan_staleness
 from labelaudit.core.errors import InputError
 from labelaudit.core.store.engine import Store
@@ -231,17 +233,58 @@ def headline(found: list[Finding]) -> str:
     return "Main problems, most serious first: " + ", ".join(words) + "."
 
 
+def noise_matrix(results: ScanResults) -> dict[str, Any] | None:
+    """cleanlab's calibrated confident joint as counts (K, K): rows = given, columns = likely."""
+    counts = results.arrays.get("confident_joint")
+    if counts is None:  # a scan stored before class-level arrays existed
+        return None
+    return {
+        "classes": results.class_names,
+        "rows": "given label",
+        "columns": "likely label",
+        "counts": np.asarray(counts, dtype=np.int64).tolist(),
+    }
+
+
+def class_noise(results: ScanResults) -> list[dict[str, Any]]:
+    """Per class (index order), cleanlab's label noise P(likely != k | given k), its inverse
+    P(given != k | likely k) when the joint is stored, and the estimated wrong labels."""
+    by_class = results.summary.get("label_issues", {}).get("by_class", {})
+    joint = results.arrays.get("joint")
+    inverse = None
+    if joint is not None:
+        column = joint.sum(axis=0)
+        inverse = 1 - np.divide(
+            joint.diagonal(), column, out=np.ones(len(column)), where=column > 0
+        )
+    rows = []
+    for k, name in enumerate(results.class_names):
+        stats = by_class.get(name, {})
+        rows.append(
+            {
+                "class": name,
+                "images": stats.get("images"),
+                "label_noise": stats.get("label_noise"),
+                "inverse_label_noise": None if inverse is None else round(float(inverse[k]), 4),
+                "estimated_issues": stats.get("estimated_issues"),
+            }
+        )
+    return rows
+
+
 def scan_report(store: Store) -> dict[str, Any]:
     """The latest finished scan: its summary, findings in plain words, and staleness."""
     with store.read() as conn:
         scan_id = latest_scan_id(conn)
     if scan_id is None:
         raise InputError("no finished scan yet: run 'labelaudit scan PROJECT' first")
-    results = load_results(store, scan_id, names=())
+    results = load_results(store, scan_id, names=CLASS_LEVEL)
     assert results is not None
     stale = scan_staleness(store, [scan_id]).get(scan_id, [])
     found = findings(results.summary, kind=results.kind)
     return {
+        "noise_matrix": noise_matrix(results),
+        "class_noise": class_noise(results),
         "scan_id": scan_id,
         "kind": results.kind,
         "created_at": results.created_at,

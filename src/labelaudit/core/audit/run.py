@@ -13,6 +13,7 @@ results are then written together in one transaction, so bad input stores nothin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core.audit import inputs, scan_rows
+from labelaudit.core.audit import labels as label_checks
 from labelaudit.core.audit.analyze import AuditOptions, AuditResult, audit_predictions
 from labelaudit.core.audit.results import save_arrays, save_class_arrays
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
@@ -31,6 +33,7 @@ from labelaudit.core.errors import Cancelled, InputError, LabelauditError, Store
 from labelaudit.core.paths import disk_path
 from labelaudit.core.progress import NullProgress, Progress
 from labelaudit.core.scan.api import ScanConfig
+from labelaudit.core.scan.folds import check_folds_fit
 from labelaudit.core.store.auditlog import log_action
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.schema import scans
@@ -46,9 +49,14 @@ class ScanRequest:
     embeddings: Path | None = None  # .npy, rows as pred_probs
 
     def audit_options(self) -> AuditOptions:
+        """The audit's options, checked before anything trains or is stored."""
         size = self.min_class_size if self.min_class_size is not None else self.config.folds
         if size < 1:
             raise InputError(f"--min-class-size must be at least 1, got {size}")
+        label_checks.check_method(self.filter_by, label_checks.FILTER_METHODS, option="--filter-by")
+        label_checks.check_method(
+            self.quality_method, label_checks.QUALITY_METHODS, option="--quality-method"
+        )
         return AuditOptions(self.filter_by, self.quality_method, size)
 
 
@@ -70,7 +78,12 @@ def run_scan(
     options = request.audit_options()
     catalog = scan_catalog(store)
     if request.pred_probs is not None:
-        outcome = _byo_scan(store, image_root, catalog, request, options, progress)
+        try:
+            outcome = _byo_scan(store, image_root, catalog, request, options, progress)
+        except Exception as exc:
+            if _is_oom(exc):  # validated input is stored in one transaction: nothing was written
+                raise _out_of_memory(exc) from None
+            raise
     else:
         outcome = _cv_scan(store, image_root, catalog, request, options, progress)
     outcome.timings["total_s"] = time.perf_counter() - started
@@ -119,6 +132,7 @@ def _byo_scan(
         "model": "own predictions",
         "pred_probs": str(request.pred_probs),
         "embeddings": str(request.embeddings) if request.embeddings else None,
+        "calibrate": False,  # the user's probabilities are audited as given
         "audit": options.as_json(),
     }
 
@@ -218,15 +232,24 @@ def _cv_scan(
     with store.read() as conn:
         scan_rows.check_not_running(conn)
     embeddings = _user_embeddings(request, catalog)
+    wanted = request.config
+    if embeddings is not None:  # the user's embeddings replace the all-images network
+        wanted = dataclasses.replace(wanted, embed=False)
     resolved, why = engine.resolve_config(
-        request.config, n_classes=len(catalog.class_names), n_images=len(catalog)
+        wanted, n_classes=len(catalog.class_names), n_images=len(catalog)
+    )
+    # before the scan row exists: a bad --folds stores nothing
+    check_folds_fit(
+        np.bincount(catalog.labels, minlength=len(catalog.class_names)),
+        n_folds=resolved.folds,
+        class_names=catalog.class_names,
     )
     if why:
         progress.message(why)
     config = {**resolved.as_json(), "model_why": why, "audit": options.as_json()}
     if request.embeddings is not None:
         config["embeddings"] = str(request.embeddings)
-    scan_id, resumed = _start_or_resume(store, catalog, config)
+    scan_id, resumed = scan_rows.start_or_resume(store, catalog, config)
     if resumed:
         progress.message(
             f"resuming scan #{scan_id}: {resumed} of {resolved.folds} folds already done"
@@ -240,6 +263,7 @@ def _cv_scan(
         options=options,
         embeddings=embeddings,
         resumed=resumed,
+        stored_config=config,
     )
     with scan_rows.Heartbeat(store, scan_id):
         return _run_cv_recorded(job, progress)
@@ -270,10 +294,7 @@ def _run_cv_recorded(job: _CvJob, progress: Progress) -> ScanOutcome:
     except BaseException as exc:
         scan_rows.mark_ended(job.store, job.scan_id, status="failed", error=_describe(exc))
         if _is_oom(exc) and not isinstance(exc, LabelauditError):
-            raise InputError(
-                f"the scan ran out of memory ({_describe(exc)}); try a smaller --batch-size "
-                "or --image-size"
-            ) from None
+            raise _out_of_memory(exc) from None
         raise
 
 
@@ -289,35 +310,6 @@ def _engine() -> Any:
     return cv
 
 
-def _start_or_resume(store: Store, catalog: Catalog, config: dict[str, Any]) -> tuple[int, int]:
-    def apply(conn: Connection) -> tuple[int, int]:
-        scan_rows.lock_scans(conn)
-        scan_rows.refuse_if_running(conn)
-        found = scan_rows.find_resumable(
-            conn,
-            config=config,
-            class_names=catalog.class_names,
-            image_ids=catalog.image_ids,
-            labels=catalog.labels,
-        )
-        if found is not None:
-            scan_rows.claim(conn, found[0])
-            return found
-        scan_id = scan_rows.create_scan(
-            conn,
-            kind="cv",
-            status="running",
-            config=config,
-            class_names=catalog.class_names,
-            n_images=len(catalog),
-        )
-        # The inputs a later run compares against before resuming.
-        scan_rows.put_scan_inputs(conn, scan_id, catalog.image_ids, catalog.labels)
-        return scan_id, 0
-
-    return store.write(apply)
-
-
 @dataclass(frozen=True)
 class _CvJob:
     store: Store
@@ -328,6 +320,7 @@ class _CvJob:
     options: AuditOptions
     embeddings: np.ndarray | None  # the user's, else the engine's
     resumed: int
+    stored_config: dict[str, Any]  # the scan row's config; calibration is added on publishing
 
 
 def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
@@ -354,11 +347,25 @@ def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
         if not scan_rows.still_ours(conn, job.scan_id):
             raise StoreError(f"scan #{job.scan_id} was taken over by another process; not saved")
         publish_results(conn, job.scan_id, result, timings, fold=cv.fold, summary_extra=extra)
+        _record_calibration(conn, job, cv.info.get("calibration"))
         return job.scan_id
 
     _timed_write(job.store, publish, timings)
     summary = {**result.summary, **extra}
     return ScanOutcome(job.scan_id, "cv", summary, timings, job.resumed, dict(cv.info))
+
+
+def _record_calibration(conn: Connection, job: _CvJob, fits: list[dict[str, float]] | None) -> None:
+    """The temperatures that tempered the stored pred_probs (None: raw softmax, --no-calibrate)."""
+    calibration = None
+    if fits:
+        temperatures = [f["temperature"] for f in fits]
+        calibration = {
+            "method": "noise-aware temperature per fold, fit on the other folds",
+            "mean_temperature": round(float(np.mean(temperatures)), 4),
+            "folds": fits,
+        }
+    scan_rows.set_config(conn, job.scan_id, {**job.stored_config, "calibration": calibration})
 
 
 def _json_safe(info: dict[str, Any]) -> dict[str, Any]:
@@ -367,6 +374,13 @@ def _json_safe(info: dict[str, Any]) -> dict[str, Any]:
 
 def _is_oom(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__
+
+
+def _out_of_memory(exc: BaseException) -> InputError:
+    return InputError(
+        f"the scan ran out of memory ({_describe(exc)}); try a smaller --batch-size or "
+        "--image-size, or close other programs"
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from labelaudit import __version__
 from labelaudit.core.audit.results import owner
+from labelaudit.core.dataset.catalog import Catalog
 from labelaudit.core.errors import InputError
 from labelaudit.core.scan.api import ScanConfig
 from labelaudit.core.store.arrays import array_names, get_array, put_array
@@ -174,6 +175,48 @@ def create_scan(
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def start_or_resume(store: Store, catalog: Catalog, config: dict[str, Any]) -> tuple[int, int]:
+    """Create a running cv scan row, or claim an unfinished one with the same inputs.
+
+    Returns (scan id, folds already done)."""
+
+    def apply(conn: Connection) -> tuple[int, int]:
+        lock_scans(conn)
+        refuse_if_running(conn)
+        found = find_resumable(
+            conn,
+            config=config,
+            class_names=catalog.class_names,
+            image_ids=catalog.image_ids,
+            labels=catalog.labels,
+        )
+        if found is not None:
+            claim(conn, found[0])
+            return found
+        scan_id = create_scan(
+            conn,
+            kind="cv",
+            status="running",
+            config=config,
+            class_names=catalog.class_names,
+            n_images=len(catalog),
+        )
+        # The inputs a later run compares against before resuming.
+        put_scan_inputs(conn, scan_id, catalog.image_ids, catalog.labels)
+        return scan_id, 0
+
+    return store.write(apply)
+
+
+def set_config(conn: Connection, scan_id: int, config: dict[str, Any]) -> None:
+    """Replace a scan's stored config (e.g. adding what was only known at its end)."""
+    conn.execute(
+        sa.update(scans)
+        .where(scans.c.id == scan_id)
+        .values(config=json.dumps(config, sort_keys=True, default=str))
+    )
 
 
 def put_scan_inputs(

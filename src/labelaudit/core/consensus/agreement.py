@@ -22,7 +22,8 @@ item (category-specific agreement; for Fleiss this equals Fleiss' own per-catego
 
 **Cohen's kappa** for each pair of annotators over the items both voted on:
 ``(p_o - p_e) / (1 - p_e)`` with ``p_e`` from each annotator's own category shares; nan with
-fewer than two shared items or when ``p_e == 1``.
+fewer than two shared items or when ``p_e == 1``, and on the diagonal (an annotator with
+themselves).
 
 **Annotator vs consensus**: the share of an annotator's votes equal to the consensus decision,
 over the items that have a consensus (two or more votes); with the method's quality score.
@@ -92,14 +93,17 @@ def binary_counts(counts: np.ndarray, category: int) -> np.ndarray:
 
 
 def cohen_kappa_matrix(votes: VoteMatrix) -> tuple[np.ndarray, np.ndarray]:
-    """(kappa float64 (M, M), shared items int64 (M, M)) between every pair of annotators."""
+    """(kappa float64 (M, M), shared items int64 (M, M)) between every pair of annotators.
+
+    The kappa diagonal is nan (None in the report); ``shared[a, a]`` is a's number of items."""
     n_ann, n_cat = votes.n_annotators, votes.n_classes + 1
     table = np.full((votes.n_items, n_ann), -1, dtype=np.int64)
     table[votes.item, votes.annotator] = votes.value
     kappa = np.full((n_ann, n_ann), np.nan)
     shared = np.zeros((n_ann, n_ann), dtype=np.int64)
     for a in range(n_ann):
-        for b in range(a, n_ann):
+        shared[a, a] = int((table[:, a] >= 0).sum())  # kappa with oneself means nothing: nan
+        for b in range(a + 1, n_ann):
             both = (table[:, a] >= 0) & (table[:, b] >= 0)
             shared[a, b] = shared[b, a] = int(both.sum())
             if both.sum() < 2:

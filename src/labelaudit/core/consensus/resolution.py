@@ -169,7 +169,7 @@ def withdraw_decision(store: Store, *, lead: str, decision_id: str) -> None:
             conn,
             "withdraw_decision",
             actor=who.name,
-            target=str(row.image_id),
+            target=load_images(conn, [int(row.image_id)])[int(row.image_id)].path,
             details={"decision_id": decision_id},
         )
 

@@ -10,7 +10,8 @@ resolved``, plus ``dropped``, ``broken`` and ``stale``.
 - ``stale``: in review, its votes or lead decision went stale (the file's bytes changed) and no
   new vote or decision has come since.
 - With enough votes the consensus method and the shared lead rule (``methods``) decide:
-  ``needs_lead``, ``agreed`` (a class) or ``dropped`` (consensus drop).
+  ``needs_lead``, ``agreed`` (a class) or ``dropped`` (consensus drop). An image short of votes
+  is ``needs_lead`` too once every registered non-lead annotator has voted on it (``states``).
 - A current lead decision makes the image ``resolved`` (a class) or ``dropped``.
 - ``broken``: the file is broken or missing; it overrides everything.
 """

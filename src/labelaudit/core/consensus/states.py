@@ -1,6 +1,11 @@
 """Image states, consensus over the whole project, and the annotators' and the lead's queues.
 
 See ``review`` for the state definitions. Everything here is numpy over all images at once.
+
+An image that still lacks votes goes to the lead ("no annotator left") once it has a current vote
+and every registered non-lead annotator has voted on it (``unsure`` included): nobody is left who
+could bring it to ``votes_required``. A lead's vote counts toward ``votes_required`` like any
+vote, but leads are not counted as annotators still to vote, since a lead can resolve directly.
 """
 
 from __future__ import annotations
@@ -11,10 +16,16 @@ from fractions import Fraction
 import numpy as np
 
 from labelaudit.core import issues_types as it
-from labelaudit.core.consensus.decisions import DROP_CODE, NO_DECISION
+from labelaudit.core.consensus.decisions import DROP_CODE, LABEL, NO_DECISION
 from labelaudit.core.consensus.methods import ConsensusResult, consensus
 from labelaudit.core.consensus.review import STATE_DTYPE, ReviewData, vote_matrix
+from labelaudit.core.consensus.tables import KIND_CODES
 from labelaudit.core.dataset.catalog import STATUS_CODES
+
+DISAGREEMENT = "disagreement"  # the shared rule of ``methods``
+NO_ANNOTATOR_LEFT = "no annotator left"
+LEAD_REASONS = (DISAGREEMENT, NO_ANNOTATOR_LEFT)
+REASON_DTYPE = f"<U{max(map(len, LEAD_REASONS))}"
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,7 @@ class Review:
     in_review: np.ndarray  # bool (N,)
     lead_decision: np.ndarray  # int64 (N,): class index, DROP_CODE or NO_DECISION
     lead_ids: np.ndarray  # int64 (N,): the deciding lead's annotator id, -1 where none
+    lead_reason: np.ndarray  # REASON_DTYPE (N,): why a needs_lead image waits, else ""
 
     @property
     def image_ids(self) -> np.ndarray:
@@ -57,11 +69,36 @@ def _images_with(data: ReviewData, image_ids: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _annotators_left(data: ReviewData) -> np.ndarray:
+    """int64 (N,): registered non-lead annotators without a current vote on each image."""
+    non_lead = np.array([a.id for a in data.annotators if not a.is_lead], dtype=np.int64)
+    v = data.votes
+    pos, found = data.image_index(v.image_ids)
+    voted = np.zeros(len(data.catalog), dtype=np.int64)
+    np.add.at(voted, pos[found & np.isin(v.annotator_ids, non_lead)], 1)
+    return non_lead.size - voted
+
+
+def _suggestion_note(data: ReviewData, use: np.ndarray) -> str | None:
+    """CROWDLAB counts the model once through pred_probs; a vote cast with the model's
+    suggestion shown may copy it and count it again."""
+    v = data.votes
+    class_votes = use & (v.kind == KIND_CODES[LABEL])
+    shown = int((class_votes & v.suggestion_shown).sum())
+    if not shown:
+        return None
+    return (
+        f"{shown} of {int(class_votes.sum())} votes were cast with the model's suggestion shown: "
+        "CROWDLAB counts the model twice for them; consider show_suggestion off or "
+        "majority/dawid-skene"
+    )
+
+
 def compute_review(
     data: ReviewData, *, method: str = "majority", pred_probs: np.ndarray | None = None
 ) -> Review:
     """Run ``method`` over the current votes and derive every image's state."""
-    matrix, _ = vote_matrix(data)
+    matrix, use = vote_matrix(data)
     settings = data.settings
     result = consensus(
         matrix,
@@ -70,6 +107,8 @@ def compute_review(
         min_agreement=Fraction(settings["min_agreement"]),
         min_quality=float(settings["min_consensus_quality"]),
     )
+    if result.method == "crowdlab" and (note := _suggestion_note(data, use)):
+        result.notes.append(note)
     lead_decision, lead_ids = _lead_decisions(data)
     has_vote = _images_with(data, data.votes.image_ids)  # any current vote, unsure included
     stale = _images_with(data, data.votes.stale_image_ids) | _images_with(
@@ -82,13 +121,18 @@ def compute_review(
     state[in_review & stale & ~has_vote & (lead_decision == NO_DECISION)] = it.STALE
     with_consensus = in_review & enough
     state[with_consensus & result.needs_lead] = it.NEEDS_LEAD
+    stuck = in_review & ~enough & has_vote & (_annotators_left(data) <= 0)
+    state[stuck] = it.NEEDS_LEAD
     agreed = with_consensus & ~result.needs_lead
     state[agreed & (result.decision >= 0)] = it.AGREED
     state[agreed & (result.decision == DROP_CODE)] = it.DROPPED
     state[lead_decision >= 0] = it.RESOLVED
     state[lead_decision == DROP_CODE] = it.DROPPED
     state[data.catalog.status != STATUS_CODES["ok"]] = it.BROKEN
-    return Review(data, result, state, in_review, lead_decision, lead_ids)
+    reason = np.full(len(data.catalog), "", dtype=REASON_DTYPE)
+    reason[state == it.NEEDS_LEAD] = DISAGREEMENT
+    reason[stuck & (state == it.NEEDS_LEAD)] = NO_ANNOTATOR_LEFT
+    return Review(data, result, state, in_review, lead_decision, lead_ids, reason)
 
 
 def _doubt_order(review: Review, mask: np.ndarray, key: np.ndarray) -> np.ndarray:

@@ -132,17 +132,30 @@ def _resolve_decision(
     return dec.kind, None, False
 
 
-def _existing_votes(conn: Connection, ids: list[str]) -> dict[str, tuple[int, int]]:
-    """{vote id: (annotator id, image id)} for the ids already stored."""
-    out: dict[str, tuple[int, int]] = {}
+StoredVote = tuple[int, int, str, int | None]  # annotator id, image id, kind, class id
+
+
+def _existing_votes(conn: Connection, ids: list[str]) -> dict[str, StoredVote]:
+    """{vote id: (annotator id, image id, kind, class id)} for the ids already stored."""
+    c = votes.c
+    out: dict[str, StoredVote] = {}
     for part in _chunks(ids):
-        rows = conn.execute(
-            sa.select(votes.c.id, votes.c.annotator_id, votes.c.image_id).where(
-                votes.c.id.in_(part)
-            )
-        )
-        out.update({r.id: (int(r.annotator_id), int(r.image_id)) for r in rows})
+        query = sa.select(c.id, c.annotator_id, c.image_id, c.kind, c.class_id)
+        for vote_id, who, image, kind, cid in conn.execute(query.where(c.id.in_(part))):
+            out[vote_id] = (int(who), int(image), kind, None if cid is None else int(cid))
     return out
+
+
+def _reuse_problem(vote_id: str, stored: StoredVote | None, wanted: StoredVote) -> str | None:
+    """Why a vote id already stored cannot stand for ``wanted``; None when it is new or the same
+    vote (a retry or a re-import)."""
+    if stored is None:
+        return None
+    if stored[:2] != wanted[:2]:
+        return f"vote id {vote_id} is already used by another annotator or image"
+    if stored[2:] != wanted[2:]:
+        return f"vote id {vote_id} is already stored with another decision"
+    return None
 
 
 def request_review(
@@ -220,8 +233,22 @@ def _vote_row(
     return row
 
 
-def cast_votes_in(conn: Connection, requests: Sequence[VoteRequest]) -> list[VoteRecord]:
-    """Cast every vote inside the caller's transaction, validating all before writing any."""
+def _vote_log(voter: str, path: str, row: dict[str, Any], class_name: str | None) -> dict[str, Any]:
+    decision = KEEP if row["is_keep"] else class_name or row["kind"]
+    details = {"vote_id": row["id"], "decision": decision}
+    details.update({"note": row["note"]} if row["note"] else {})
+    return {"action": "vote", "actor": voter, "target": path, "details": details}
+
+
+def cast_votes_in(
+    conn: Connection, requests: Sequence[VoteRequest], *, row_names: Sequence[str] | None = None
+) -> list[VoteRecord]:
+    """Cast every vote inside the caller's transaction, validating all before writing any.
+
+    A vote id already stored (or used earlier in ``requests``) for the same vote is a retry and
+    adds nothing; for another annotator, image or decision it is an InputError, prefixed with the
+    request's entry in ``row_names`` (e.g. "line 3") when given.
+    """
     who = {n: reg.lookup(conn, n) for n in {r.annotator for r in requests}}
     image_refs = load_images(conn, (r.image_id for r in requests))
     cids = class_ids(conn)
@@ -230,41 +257,38 @@ def cast_votes_in(conn: Connection, requests: Sequence[VoteRequest]) -> list[Vot
     records: list[VoteRecord] = []
     rows: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
-    for req in requests:
+    for index, req in enumerate(requests):
         vote_id = req.vote_id or new_id()
         image = image_refs[int(req.image_id)]
         voter = who[req.annotator]
         kind, class_name, is_keep = _resolve_decision(req.decision, image, names)
+        class_id = cids[class_name] if class_name is not None else None
         record = VoteRecord(
             vote_id, voter.name, image.id, image.path, kind, class_name, is_keep, True
         )
+        wanted = (voter.id, image.id, kind, class_id)
+        problem = _reuse_problem(vote_id, stored.get(vote_id), wanted)
+        if problem:
+            raise InputError(f"{row_names[index]}: {problem}" if row_names else problem)
         if vote_id in stored:
-            if stored[vote_id] != (voter.id, image.id):
-                raise InputError(f"vote id {vote_id} is already used by another vote")
             records.append(replace(record, created=False))
             continue
-        stored[vote_id] = (voter.id, image.id)
+        stored[vote_id] = wanted
         note = req.note.strip() if req.note and req.note.strip() else None
-        class_id = cids[class_name] if class_name is not None else None
         when = {"created_at": req.created_at} if req.created_at is not None else {}
-        rows.append(
-            _vote_row(
-                vote_id,
-                voter.id,
-                image.id,
-                kind,
-                class_id,
-                is_keep=is_keep,
-                note=note,
-                suggestion_shown=bool(req.suggestion_shown),
-                **when,
-            )
+        row = _vote_row(
+            vote_id,
+            voter.id,
+            image.id,
+            kind,
+            class_id,
+            is_keep=is_keep,
+            note=note,
+            suggestion_shown=bool(req.suggestion_shown),
+            **when,
         )
-        details = {"vote_id": vote_id, "decision": KEEP if is_keep else class_name or kind}
-        details.update({"note": note} if note else {})
-        logs.append(
-            {"action": "vote", "actor": voter.name, "target": image.path, "details": details}
-        )
+        rows.append(row)
+        logs.append(_vote_log(voter.name, image.path, row, class_name))
         records.append(record)
     if rows:
         conn.execute(sa.insert(votes), rows)
@@ -341,13 +365,14 @@ def retract_votes_in(conn: Connection, annotator: str, vote_ids: Sequence[str]) 
         )
     if rows:
         conn.execute(sa.insert(votes), rows)
+        paths = load_images(conn, (r["image_id"] for r in rows))
         log_many(
             conn,
             [
                 {
                     "action": "retract_vote",
                     "actor": voter.name,
-                    "target": str(r["image_id"]),
+                    "target": paths[r["image_id"]].path,
                     "details": {"vote_id": r["retracts"]},
                 }
                 for r in rows
@@ -361,22 +386,20 @@ def retract_vote(store: Store, *, annotator: str, vote_id: str) -> None:
     store.write(lambda conn: retract_votes_in(conn, annotator, [vote_id]))
 
 
-def add_to_review(store: Store, image_ids: Sequence[int], *, lead: str | None = None) -> list[int]:
-    """Put images into review by hand (``lead`` must be a registered lead when given).
+def add_to_review(store: Store, image_ids: Sequence[int], *, lead: str) -> list[int]:
+    """Put images into review by hand; ``lead`` must be a registered lead (the actor logged).
 
     Returns the ids that were not yet in review. Logged once with the count.
     """
 
     def apply(conn: Connection) -> list[int]:
-        lead_row = reg.require_lead(conn, lead) if lead is not None else None
+        lead_row = reg.require_lead(conn, lead)
         load_images(conn, image_ids)
-        added = request_review(
-            conn, image_ids, reason="lead", annotator_id=lead_row.id if lead_row else None
-        )
+        added = request_review(conn, image_ids, reason="lead", annotator_id=lead_row.id)
         log_action(
             conn,
             "review_add",
-            actor=lead_row.name if lead_row else None,
+            actor=lead_row.name,
             details={"images": len(set(image_ids)), "added": len(added)},
         )
         return added

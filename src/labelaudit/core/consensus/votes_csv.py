@@ -6,7 +6,8 @@ like one of those words). Many rows may name the same path; rows are applied in 
 last row of an annotator on a path is their current vote. Every row is validated before anything
 is written; names not yet registered become annotators. A row without ``vote_id`` gets an id
 derived from its content and its position among identical rows, so importing the same file twice
-adds nothing. The export writes every vote that is neither retracted nor stale, in the order they
+adds nothing; a ``vote_id`` already stored for another annotator, image or decision is an error
+naming the line. The export writes every vote that is neither retracted nor stale, in the order they
 were cast, with its id: export and import round-trip.
 """
 
@@ -186,7 +187,10 @@ def import_votes(
         new_names = sorted({r.annotator for r in requests} - known)
         for name in new_names:
             reg.ensure(conn, name, actor=actor)
-        records = cast_votes_in(conn, requests)
+        try:  # every row is valid by now: only a vote id reused for another vote is left
+            records = cast_votes_in(conn, requests, row_names=[f"line {line}" for line, _ in rows])
+        except InputError as exc:
+            raise InputError(f"{path} {exc}; nothing was imported") from None
         added = sum(r.created for r in records)
         if added:
             log_many(

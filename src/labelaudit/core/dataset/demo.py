@@ -75,6 +75,16 @@ def imbalance_keep(labels: np.ndarray, *, ratio: float, rng: np.random.Generator
     return np.sort(np.concatenate(keep))
 
 
+def check_demo_options(*, noise: float, noise_type: str, imbalance: float) -> None:
+    """Refuse bad options before anything is written (or an old demo deleted)."""
+    if not 0 <= noise < 1:
+        raise InputError(f"--noise must be in [0, 1), got {noise}")
+    if noise_type not in ("uniform", "pairs"):
+        raise InputError(f"--noise-type must be uniform or pairs, got {noise_type!r}")
+    if not imbalance >= 1:
+        raise InputError(f"--imbalance is largest/smallest class size, >= 1; got {imbalance}")
+
+
 def build_demo(
     out_dir: Path,
     *,
@@ -85,12 +95,7 @@ def build_demo(
     n_broken: int = 3,
 ) -> DemoDataset:
     """Write the demo images to ``out_dir/images`` and the answer key to ``out_dir/truth.csv``."""
-    if not 0 <= noise < 1:
-        raise InputError(f"--noise must be in [0, 1), got {noise}")
-    if noise_type not in ("uniform", "pairs"):
-        raise InputError(f"--noise-type must be uniform or pairs, got {noise_type!r}")
-    if imbalance < 1:
-        raise InputError(f"--imbalance is largest/smallest class size, >= 1; got {imbalance}")
+    check_demo_options(noise=noise, noise_type=noise_type, imbalance=imbalance)
     images_dir = out_dir / "images"
     if images_dir.exists() and any(images_dir.iterdir()):
         raise InputError(f"{images_dir} already exists and is not empty")

@@ -39,6 +39,12 @@ class Discovery:
     problems: list[Problem] = field(default_factory=list)
     skipped_non_images: int = 0
     labels: set[str] = field(default_factory=set)
+    skipped_projects: list[str] = field(default_factory=list)  # labelaudit project folders
+
+
+# A folder holding one of these is a labelaudit project (its thumbnails are not dataset images).
+_DB_FILE = "labelaudit.db"
+_PROJECT_FILE = "project.json"
 
 
 def _valid_utf8(name: str) -> bool:
@@ -53,18 +59,39 @@ def _display(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """Yield (relative path, entry) for files under root; symlinked folders are not followed."""
+def _is_project_folder(entries: list[os.DirEntry[str]]) -> bool:
+    names = {e.name: e for e in entries}
+    if _DB_FILE in names:
+        return True
+    marker = names.get(_PROJECT_FILE)
+    if marker is None:
+        return False
+    try:
+        with open(marker.path, encoding="utf-8") as fh:
+            return "labelaudit_project" in fh.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _walk(
+    root: Path, rel: str = "", *, skipped: list[str] | None = None
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Yield (relative path, entry) for files under root; symlinked folders are not followed,
+    and a folder holding a labelaudit project is skipped (listed in ``skipped``)."""
     try:
         entries = sorted(os.scandir(root / rel if rel else root), key=lambda e: e.name)
     except OSError:
+        return
+    if rel and _is_project_folder(entries):
+        if skipped is not None:
+            skipped.append(_display(rel))
         return
     for entry in entries:
         if is_hidden(entry.name):
             continue
         child = f"{rel}/{entry.name}" if rel else entry.name
         if entry.is_dir(follow_symlinks=False):
-            yield from _walk(root, child)
+            yield from _walk(root, child, skipped=skipped)
         else:
             yield child, entry
 
@@ -76,12 +103,28 @@ def _symlink_escapes(entry: os.DirEntry[str], root_resolved: Path) -> bool:
     return root_resolved not in target.parents
 
 
+class _Containment:
+    """Whether a manifest path, resolved through every symlinked folder on the way, stays inside
+    the root. Resolved parent folders are cached: a manifest lists many files per folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(os.path.realpath(root))
+        self._parents: dict[Path, Path] = {}
+
+    def escapes(self, full: Path) -> bool:
+        parent = self._parents.get(full.parent)
+        if parent is None:
+            parent = self._parents[full.parent] = Path(os.path.realpath(full.parent))
+        target = Path(os.path.realpath(full)) if full.is_symlink() else parent / full.name
+        return self.root not in target.parents
+
+
 def discover_folder(root: Path, *, allowed_labels: set[str] | None = None) -> Discovery:
     """Candidates of a folder-per-class tree under ``root``."""
     found = Discovery()
     root_resolved = root.resolve()
     seen: dict[str, str] = {}
-    for raw_rel, entry in _walk(root):
+    for raw_rel, entry in _walk(root, skipped=found.skipped_projects):
         if not _valid_utf8(raw_rel):
             found.problems.append(Problem(_display(raw_rel), "bad_filename"))
             continue
@@ -119,7 +162,7 @@ def read_manifest(
 ) -> Discovery:
     """Candidates listed by a CSV manifest (``path,label`` and optional ``split``)."""
     found = Discovery()
-    root_resolved = root.resolve()
+    containment = _Containment(root)
     try:
         text = manifest.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -156,7 +199,7 @@ def read_manifest(
         seen.add(rel)
         full = disk_path(root, rel)
         disk = full.relative_to(root).as_posix() if full != root / rel else None
-        if full.is_symlink() and root_resolved not in full.resolve().parents:
+        if containment.escapes(full):
             found.problems.append(Problem(rel, "symlink_outside_root"))
             continue
         if not full.is_file():

@@ -13,7 +13,9 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,9 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core.dataset.discover import Candidate, Discovery
-from labelaudit.core.dataset.inspect import FileFacts, InspectOptions, inspect_file
+from labelaudit.core.dataset.inspect import FileFacts, InspectOptions, check_options, inspect_file
 from labelaudit.core.dataset.problems import FILE_PROBLEMS, Problem
 from labelaudit.core.dataset.publish import ExistingImage, Publish
+from labelaudit.core.dataset.source import ImportSource, write_source
 from labelaudit.core.progress import NullProgress, Progress
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.schema import (
@@ -54,6 +57,7 @@ class ImportReport:
     missing: int = 0
     restored: int = 0
     skipped_non_images: int = 0
+    skipped_projects: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     duplicate_groups: int = 0
     duplicate_images: int = 0
@@ -83,6 +87,7 @@ class ImportReport:
             "missing": self.missing,
             "restored": self.restored,
             "skipped_non_images": self.skipped_non_images,
+            "skipped_projects": self.skipped_projects,
             "problems": self.problem_counts(),
             "duplicate_groups": self.duplicate_groups,
             "duplicate_images": self.duplicate_images,
@@ -99,6 +104,9 @@ _worker_options: InspectOptions | None = None
 def _init_worker(options: InspectOptions) -> None:
     global _worker_options
     _worker_options = options
+    # Ctrl-C reaches the whole process group: the parent handles it and terminates the pool;
+    # workers that also raised KeyboardInterrupt would each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _inspect_batch(paths: list[str]) -> list[FileFacts]:
@@ -122,9 +130,24 @@ def inspect_many(
         return
     method = "fork" if sys.platform == "linux" else "spawn"
     ctx = multiprocessing.get_context(method)
-    with ctx.Pool(n_workers, initializer=_init_worker, initargs=(options,)) as pool:
+    with _sigint_ignored_while_forking():
+        pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(options,))
+    with pool:
         for batch in pool.imap(_inspect_batch, _batches(paths, TASK_FILES)):
             yield from batch
+
+
+@contextlib.contextmanager
+def _sigint_ignored_while_forking() -> Iterator[None]:
+    """Forked workers inherit SIGINT ignored, closing the gap before ``_init_worker`` runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; the initializer still covers workers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- the import ----------------------------------------------------------------------------------
@@ -140,14 +163,22 @@ def run_import(
     workers: int | None = None,
     max_pixels: int | None = None,
     progress: Progress | None = None,
+    remember: ImportSource | None = None,
 ) -> ImportReport:
-    """Import ``discovery`` (from ``discover_folder`` or ``read_manifest``) into ``store``."""
+    """Import ``discovery`` (from ``discover_folder`` or ``read_manifest``) into ``store``.
+
+    ``remember`` is recorded as the project's import source when the import finishes."""
+    check_options(workers=workers, max_pixels=max_pixels)
     progress = progress or NullProgress()
     started = time.time()
     t0 = time.perf_counter()
     existing = _load_existing(store)
     import_id = store.write(lambda c: _begin_import(c, source, manifest, started))
-    report = ImportReport(import_id=import_id, skipped_non_images=discovery.skipped_non_images)
+    report = ImportReport(
+        import_id=import_id,
+        skipped_non_images=discovery.skipped_non_images,
+        skipped_projects=list(discovery.skipped_projects),
+    )
     report.problems = list(discovery.problems)
     label_problems = {p.path: p for p in discovery.problems if p.reason in FILE_PROBLEMS}
     candidates = discovery.candidates
@@ -234,7 +265,7 @@ def run_import(
     report.restored = counts["restored"]
     report.duplicate_groups, report.duplicate_images = duplicate_counts(store)
     report.seconds = time.perf_counter() - t0
-    store.write(lambda c: _finish_import(c, import_id, report))
+    store.write(lambda c: _finish_import(c, import_id, report, remember))
     return report
 
 
@@ -340,13 +371,17 @@ def _discard_staging(store: Store, import_id: int) -> None:
         )
 
 
-def _finish_import(conn: Connection, import_id: int, report: ImportReport) -> None:
+def _finish_import(
+    conn: Connection, import_id: int, report: ImportReport, remember: ImportSource | None
+) -> None:
     stats = {"status": "done", **report.as_dict()}
     conn.execute(
         sa.update(imports)
         .where(imports.c.id == import_id)
         .values(finished_at=time.time(), stats=json.dumps(stats))
     )
+    if remember is not None:
+        write_source(conn, remember)
 
 
 def duplicate_counts(store: Store) -> tuple[int, int]:

@@ -6,9 +6,10 @@ JPEG. ``draft()`` makes that decode cheap for large JPEGs, and the same decode y
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -16,8 +17,9 @@ from pathlib import Path
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from labelaudit.core import thumbs
+from labelaudit.core.errors import InputError
 
-DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's MAX_IMAGE_PIXELS: above it Pillow warns of a bomb
+DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default MAX_IMAGE_PIXELS
 _ORIENTATION_TAG = 0x0112
 
 
@@ -40,7 +42,27 @@ class FileFacts:
 class InspectOptions:
     thumb_dir: Path | None
     thumb_size: int = thumbs.THUMB_SIZE
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = DEFAULT_MAX_PIXELS  # 0: no limit
+
+
+def check_options(*, workers: int | None, max_pixels: int | None) -> None:
+    """Refuse import options that make no sense, before anything is written."""
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be 1 or more, got {workers}")
+    if max_pixels is not None and max_pixels < 0:
+        raise InputError(f"--max-pixels must be 0 (no limit) or more, got {max_pixels}")
+
+
+@contextlib.contextmanager
+def own_pixel_limit() -> Iterator[None]:
+    """Turn off Pillow's global bomb check (a warning above MAX_IMAGE_PIXELS, an error above twice
+    that), which would override ``--max-pixels``; ``_decode`` applies the one limit itself."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def inspect_file(path: str, options: InspectOptions) -> FileFacts:
@@ -56,7 +78,8 @@ def inspect_file(path: str, options: InspectOptions) -> FileFacts:
     except OSError as exc:
         return FileFacts(st.st_size, st.st_mtime_ns, problem="unreadable", detail=exc.strerror)
     sha = hashlib.sha256(data).hexdigest()
-    return _decode(data, sha, st.st_size, st.st_mtime_ns, options)
+    with own_pixel_limit():
+        return _decode(data, sha, st.st_size, st.st_mtime_ns, options)
 
 
 def _decode(data: bytes, sha: str, size: int, mtime_ns: int, options: InspectOptions) -> FileFacts:
@@ -64,19 +87,15 @@ def _decode(data: bytes, sha: str, size: int, mtime_ns: int, options: InspectOpt
         return FileFacts(size, mtime_ns, sha, problem=reason, detail=detail)
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(BytesIO(data))
+        im = Image.open(BytesIO(data))  # reads the header only: the size is known, nothing decoded
     except UnidentifiedImageError:
         return broken("not_an_image")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        return broken("too_large", _short(exc))
     except (OSError, ValueError, SyntaxError) as exc:
         return broken("truncated", _short(exc))
     with im:
         width, height = im.size
         fmt, mode = im.format, im.mode
-        if width * height > options.max_pixels:
+        if options.max_pixels > 0 and width * height > options.max_pixels:
             return broken("too_large", f"{width}x{height} pixels")
         try:
             if fmt == "JPEG":

@@ -75,6 +75,23 @@ def manifest_csv(plan: ExportPlan, *, image_root: Path) -> str:
     return buf.getvalue()
 
 
+def prediction_score(plan: ExportPlan, row: int, label: int) -> float | None:
+    """How sure the final label is: 1 for a lead's decision, the consensus quality for a
+    consensus, else the scan's probability of that label (label quality when it is the given
+    label, the suggestion's probability when it is the suggestion); None when unknown."""
+    facts = plan.review.facts
+    by = str(facts.decided_by[row])
+    if by == "lead":
+        return 1.0
+    if by == "consensus":
+        return float(facts.consensus_quality[row])
+    if label == int(plan.final.given[row]):
+        return float(facts.label_quality[row])
+    if label == int(facts.suggested[row]):
+        return float(facts.suggested_prob[row])
+    return None
+
+
 def label_studio_tasks(plan: ExportPlan) -> list[dict[str, Any]]:
     """Label Studio JSON tasks: one per exported image, the final label as a prediction.
 
@@ -83,13 +100,12 @@ def label_studio_tasks(plan: ExportPlan) -> list[dict[str, Any]]:
     """
     paths = plan.catalog.paths
     assert paths is not None
-    quality = plan.review.facts.label_quality
     tasks: list[dict[str, Any]] = []
     for e in plan.entries:
         if e.repeat != 1:
             continue
         where = e.dest or paths[e.row]
-        q = float(quality[e.row])
+        q = prediction_score(plan, e.row, e.label)
         folder = plan.folder_of(e.label)
         prediction: dict[str, Any] = {
             "model_version": "labelaudit-export",
@@ -103,7 +119,7 @@ def label_studio_tasks(plan: ExportPlan) -> list[dict[str, Any]]:
                 }
             ],
         }
-        if not math.isnan(q):
+        if q is not None and not math.isnan(q):
             prediction["score"] = round(q, 6)
         tasks.append(
             {

@@ -185,9 +185,17 @@ def _entries(
     repeat_numbers: dict[int, list[int]] = {}
     for row, number in repeats:
         repeat_numbers.setdefault(row, []).append(number)
+    given = plan.final.given
+    # Within a folder, images that keep their label claim names first: a relabelled cat/001.jpg
+    # meeting dog/001.jpg is the one renamed (001__id<id>.jpg), whatever the path order.
     order = sorted(
         range(rows.size),
-        key=lambda i: (int(split[i]), plan.folder_of(int(final[rows[i]])), paths[rows[i]]),
+        key=lambda i: (
+            int(split[i]),
+            plan.folder_of(int(final[rows[i]])),
+            bool(final[rows[i]] != given[rows[i]]),
+            paths[rows[i]],
+        ),
     )
     names: dict[tuple[int, int], FolderNames] = {}
     entries: list[Entry] = []

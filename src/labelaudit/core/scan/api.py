@@ -30,7 +30,7 @@ class ScanConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
     flip: bool = False  # horizontal-flip augmentation (off: a mirrored digit is not a digit)
-    workers: int | None = None  # DataLoader / decode workers
+    workers: int | None = None  # image decode threads (training reads tensors in memory)
     threads: int | None = None  # torch intra-op threads (determinism is per thread count)
     embed: bool = True  # also compute embeddings (N, D) from one network for all images
     tta: bool = True  # test-time augmentation (shifts; mirror too when ``flip``) when predicting

@@ -28,9 +28,36 @@ def assign_folds(
         raise InputError(
             f"{n_folds} folds need at least {n_folds} images (or duplicate groups); got {n_units}"
         )
+    check_folds_fit(np.bincount(labels) if n else np.zeros(0, np.int64), n_folds=n_folds)
     if unit_groups is None:
         return _stratified(labels, n_folds=n_folds, seed=seed)
     return _stratified_grouped(labels, unit_groups, n_folds=n_folds, seed=seed)
+
+
+def check_folds_fit(
+    class_counts: np.ndarray, *, n_folds: int, class_names: list[str] | None = None
+) -> None:
+    """InputError unless some class has at least ``n_folds`` images (``class_counts`` (K,)).
+
+    Stratified K-fold needs it; a class smaller than the folds is merely reported by the audit.
+    Checked before a scan row is created, so a bad ``--folds`` stores nothing.
+    """
+    if class_counts.size == 0 or n_folds <= int(class_counts.max()):
+        return
+    names = class_names or [f"class {k}" for k in range(class_counts.size)]
+    present = np.flatnonzero(class_counts)
+    big = int(present[np.argmax(class_counts[present])])
+    small = int(present[np.argmin(class_counts[present])])
+    largest, smallest = int(class_counts[big]), int(class_counts[small])
+    if largest == smallest:
+        sizes, every = f"every class has {largest}", ""
+    else:
+        sizes = f"largest class {names[big]}: {largest}, smallest {names[small]}: {smallest}"
+        every = f" (--folds {smallest} or fewer audits every class)" if smallest >= 2 else ""
+    raise InputError(
+        f"--folds {n_folds} is more than any class has images ({sizes}): use --folds "
+        f"{max(largest, 2)} or fewer{every}"
+    )
 
 
 def _stratified(labels: np.ndarray, *, n_folds: int, seed: int) -> np.ndarray:
@@ -61,8 +88,9 @@ def _stratified_grouped(
     shared_idx = np.flatnonzero(in_shared)
     shared_groups = unit_groups[shared_idx]
     distinct = np.unique(shared_groups)
-    if distinct.size < n_folds:
-        order = rng.permutation(n_folds)[: distinct.size]
+    if distinct.size < n_folds or np.bincount(labels[shared_idx]).max() < n_folds:
+        # too few groups (or members per class) for StratifiedGroupKFold: spread them at random
+        order = rng.permutation(max(n_folds, distinct.size)) % n_folds
         fold[shared_idx] = order[np.searchsorted(distinct, shared_groups)]
     else:
         splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)

@@ -1,11 +1,11 @@
-"""Who is working: pick a registered name or register a new one. The role comes from the
-project's registry (a lead is registered as a lead), not from the person at the keyboard."""
+"""Who is working: pick a registered name or register a new annotator. The role comes from the
+project's registry, not from the person at the keyboard: new names here are annotators, and leads
+are made with ``labelaudit annotators add PROJECT NAME --role lead``."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labelaudit.core.consensus.annotators import ROLES, Annotator, add_annotator, list_annotators
+from labelaudit.core.consensus.annotators import Annotator, add_annotator, list_annotators
 from labelaudit.core.errors import LabelauditError
 from labelaudit.core.store.engine import Store
 
@@ -38,18 +38,21 @@ class AnnotatorDialog(QDialog):
     def _build_ui(self) -> None:
         self.setWindowTitle("Who is working?")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Pick your name, or register a new annotator for this project."))
+        self.intro = QLabel(
+            "Pick your name, or register yourself as a new annotator of this project. "
+            "Leads are registered from the command line: "
+            "<code>labelaudit annotators add PROJECT NAME --role lead</code>."
+        )
+        self.intro.setWordWrap(True)
+        layout.addWidget(self.intro)
         self.names = QListWidget()
         self.names.setAccessibleName("registered annotators")
         layout.addWidget(self.names)
         row = QHBoxLayout()
         self.new_name = QLineEdit()
-        self.new_name.setPlaceholderText("new name")
-        self.role = QComboBox()
-        self.role.addItems(list(ROLES))
-        self.register_button = QPushButton("Register")
+        self.new_name.setPlaceholderText("new annotator's name")
+        self.register_button = QPushButton("Register as annotator")
         row.addWidget(self.new_name, 1)
-        row.addWidget(self.role)
         row.addWidget(self.register_button)
         layout.addLayout(row)
         self.error = QLabel()
@@ -87,17 +90,20 @@ class AnnotatorDialog(QDialog):
 
     def _register(self) -> None:
         name = self.new_name.text()
-        known = {
-            self.names.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.names.count())
-        }
+        try:
+            known = list_annotators(self.store)  # fresh: someone may have registered meanwhile
+        except LabelauditError as exc:
+            self.error.setText(str(exc))
+            return
         existing = next((p for p in known if p.name == name.strip()), None)
         if existing is not None:
-            # Registering again would change the role: pick the existing entry instead.
+            # Registering again would change the role (a lead would become an annotator):
+            # pick the existing entry instead.
             self.error.setText(f"{existing.name} is already registered ({existing.role})")
             self._reload(select=existing.name)
             return
         try:
-            person = add_annotator(self.store, name, role=self.role.currentText(), actor=name)
+            person = add_annotator(self.store, name, role="annotator", actor=name)
         except LabelauditError as exc:
             self.error.setText(str(exc))
             return

@@ -1,12 +1,17 @@
-"""Run a scan from the app: options, a progress bar with fold, epoch and ETA, and Cancel."""
+"""Run a scan from the app: options, a progress bar with fold, epoch and ETA, and Cancel.
+
+Closing the dialog only hides it: the scan goes on (the main window's status bar says so, and
+Scan ▸ Run scan… shows the dialog again). Only the Cancel button stops a scan, and quitting the
+app, which never blocks the window for more than about a second (``stop_for_exit``).
+"""
 
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +32,7 @@ from labelaudit.gui.workers.scan_process import ScanProcess, scan_command
 
 MODELS = ("auto", "small-cnn", "resnet18", "mobilenet_v3_small")
 FOLD_STEP = re.compile(r"fold (\d+)/(\d+)")
+EXIT_GRACE_MS = 800  # SIGINT, then this long for a clean stop, then a kill (quitting the app)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -42,13 +48,14 @@ def format_eta(seconds: float | None) -> str:
 
 class ScanDialog(QDialog):
     scan_finished = Signal(bool, str)  # success, message
+    backgrounded = Signal()  # hidden while the scan goes on
 
     def __init__(self, session: ReviewSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.process = ScanProcess(self)
-        self._step_started = time.monotonic()
         self._step_name = ""
+        self._exiting = False
         self._build_ui()
         self._connect()
 
@@ -139,9 +146,9 @@ class ScanDialog(QDialog):
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
         if kind == "start":
+            # The bar shows the whole scan: a new step does not reset it.
             self._step_name = str(event.get("step", ""))
-            self._step_started = time.monotonic()
-            self.bar.setValue(0)
+            self._set_overall(overall_fraction(self._step_name, 0, event.get("total")))
             self.status.setText(self._step_name)
         elif kind == "update":
             self._show_update(event)
@@ -154,28 +161,28 @@ class ScanDialog(QDialog):
             )
 
     def _show_update(self, event: dict[str, Any]) -> None:
+        """The engine's ``eta_s`` already covers the whole scan (folds still to come included):
+        it is shown as sent."""
         done, total = event.get("done") or 0, event.get("total")
-        if total:
-            self.bar.setValue(int(100 * done / total))
         step = str(event.get("step", self._step_name))
+        self._set_overall(overall_fraction(step, done, total))
         parts = [step]
+        if total and not FOLD_STEP.match(step):
+            parts.append(f"{100 * done / total:.0f}%")
         if event.get("epoch"):
             parts.append(f"epoch {event['epoch']}/{event.get('epochs', '?')}")
-        parts.append(f"ETA {format_eta(self._overall_eta(step, event.get('eta_s')))}")
+        parts.append(f"ETA {format_eta(event.get('eta_s'))}")
         self.status.setText(" · ".join(parts))
 
-    def _overall_eta(self, step: str, step_eta: float | None) -> float | None:
-        """The step's ETA plus the folds still to come, each as long as this one."""
-        match = FOLD_STEP.match(step)
-        if step_eta is None or match is None:
-            return step_eta
-        fold, folds = int(match.group(1)), int(match.group(2))
-        per_fold = (time.monotonic() - self._step_started) + step_eta
-        return step_eta + (folds - fold) * per_fold
+    def _set_overall(self, fraction: float | None) -> None:
+        if fraction is not None:
+            self.bar.setValue(round(100 * fraction))
 
     def _on_finished(self, code: int, error: str) -> None:
         self.start_button.setEnabled(True)
         self.cancel_button.setText("Close")
+        if self._exiting:
+            return
         if code == 0:
             self.status.setText("Scan finished: results are in the grid.")
             self.scan_finished.emit(True, "scan finished")
@@ -185,17 +192,33 @@ class ScanDialog(QDialog):
             self.log.appendPlainText(text)
             self.scan_finished.emit(False, text)
 
-    def closeEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        if self.process.running:
-            self.process.cancel()
-            self.process.wait(KILL_WAIT_MS)
-            if self.process.running:
-                self.process.process.kill()
-                self.process.wait(2000)
-        super().closeEvent(event)
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Closing (X, Escape, Close) hides the dialog; a running scan goes on."""
+        super().hideEvent(event)
+        if self.process.running and not event.spontaneous() and not self._exiting:
+            self.backgrounded.emit()
+
+    def stop_for_exit(self) -> None:
+        """The app quits: SIGINT (finished folds are kept for a resume), a short bounded wait,
+        then a kill. The GUI thread waits at most about a second."""
+        if not self.process.running:
+            return
+        self._exiting = True
+        self.process.cancel()
+        if not self.process.wait(EXIT_GRACE_MS):
+            self.process.process.kill()
+            self.process.wait(200)
 
 
-KILL_WAIT_MS = 10_000
+def overall_fraction(step: str, done: float, total: float | None) -> float | None:
+    """How far the whole scan is, from a "fold F/N" step: (F - 1 + done / total) / N; None for
+    other steps (decoding, embeddings), which leave the bar where it is."""
+    match = FOLD_STEP.match(step)
+    if match is None:
+        return None
+    fold, folds = int(match.group(1)), int(match.group(2))
+    within = min(max(done / total, 0.0), 1.0) if total else 0.0
+    return (fold - 1 + within) / max(folds, 1)
 
 
 def _spin(low: int, high: int, value: int, *, special: str | None = None) -> QSpinBox:

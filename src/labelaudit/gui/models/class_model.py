@@ -24,11 +24,21 @@ class ClassModel(QAbstractTableModel):
     def set_stats(self, class_names: list[str], stats: ClassStats) -> None:
         """One row per class, plus "(no label)" when some images have none."""
         k = len(class_names)
-        buckets = list(range(k)) + ([k] if stats.count[k] > 0 else [])
+        buckets = np.array(list(range(k)) + ([k] if stats.count[k] > 0 else []), dtype=np.int64)
+        names = [*class_names, "(no label)"]
+        table = np.stack([stats.count, stats.flagged, stats.reviewed], axis=1)
+        if names == self._names and np.array_equal(buckets, self._buckets):
+            # Same rows (a vote, a poll tick): update counts in place, so the view keeps its
+            # selection and scroll position.
+            if not np.array_equal(table, self._table):
+                self._table = table
+                last = self.index(self.rowCount() - 1, len(HEADERS) - 1)
+                self.dataChanged.emit(self.index(0, 1), last)
+            return
         self.beginResetModel()
-        self._names = [*class_names, "(no label)"]
-        self._buckets = np.array(buckets, dtype=np.int64)
-        self._table = np.stack([stats.count, stats.flagged, stats.reviewed], axis=1)
+        self._names = names
+        self._buckets = buckets
+        self._table = table
         self.endResetModel()
 
     def bucket(self, row: int) -> int:

@@ -1,5 +1,10 @@
-"""Agreement between annotators: Krippendorff's alpha, Fleiss' kappa, per-annotator agreement
-with the consensus and pairwise Cohen's kappa (``consensus.agreement``)."""
+"""Agreement between annotators: Krippendorff's alpha, Fleiss' kappa (project and per class),
+per-annotator agreement with the consensus and quality score, and the pairwise Cohen's kappa
+matrix (``consensus.agreement``).
+
+Everyone sees this panel, blind mode included: it shows aggregates over many images only, never
+who voted what on an image, which is what blind mode hides.
+"""
 
 from __future__ import annotations
 
@@ -60,20 +65,62 @@ class AgreementPanel(QScrollArea):
             annotator_names=[a.name for a in review.data.annotators],
             class_names=review.data.catalog.class_names,
         )
-        project = report["project"]
-        lines = [
-            f"<h3>Agreement (consensus by {html.escape(str(report['method']))})</h3>",
-            f"Krippendorff's alpha {_fmt(project.get('krippendorff_alpha'))}, "
-            f"Fleiss' kappa {_fmt(project.get('fleiss_kappa'))}; "
-            f"{project.get('items_with_2plus_votes', 0)} images with two or more votes, "
-            f"{project.get('votes', 0)} votes.",
-            "<h3>Annotators</h3>",
+        self.text.setText(report_html(report))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td align='right'>{cell}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>"
+
+
+def report_html(report: dict[str, Any]) -> str:
+    """``agreement_report`` as HTML: the project's figures, then per class, per annotator and
+    the pairwise Cohen's kappa matrix (cells: kappa, and the images both annotators voted on)."""
+    project = report["project"]
+    parts = [
+        f"<h3>Agreement (consensus by {html.escape(str(report['method']))})</h3>",
+        f"Krippendorff's alpha {_fmt(project.get('krippendorff_alpha'))}, "
+        f"Fleiss' kappa {_fmt(project.get('fleiss_kappa'))}; "
+        f"{project.get('items_with_2plus_votes', 0)} images with two or more votes, "
+        f"{project.get('votes', 0)} votes.",
+        "<h3>Per class</h3>",
+    ]
+    classes = [
+        [
+            html.escape(name),
+            _fmt(st.get("krippendorff_alpha")),
+            _fmt(st.get("fleiss_kappa")),
+            str(st.get("items_with_2plus_votes", 0)),
+            str(st.get("votes", 0)),
         ]
-        for person in report["annotators"]:
-            if not person["votes"]:
-                continue
-            lines.append(
-                f"{html.escape(person['name'])}: {person['votes']} votes, agreement with the "
-                f"consensus {_fmt(person['agreement_with_consensus'])}"
-            )
-        self.text.setText("<br>".join(lines))
+        for name, st in report["per_class"].items()
+    ]
+    parts.append(_table(["class", "alpha", "Fleiss' kappa", "images 2+ votes", "votes"], classes))
+    people = [p for p in report["annotators"] if p["votes"]]
+    parts.append("<h3>Annotators</h3>")
+    rows = [
+        [
+            html.escape(p["name"]),
+            str(p["votes"]),
+            _fmt(p["agreement_with_consensus"]),
+            _fmt(p["quality"]),
+        ]
+        for p in people
+    ]
+    parts.append(_table(["annotator", "votes", "agreement with consensus", "quality"], rows))
+    parts.append("<h3>Pairwise Cohen's kappa</h3>")
+    cohen = report["cohen_kappa"]
+    used = [i for i, name in enumerate(cohen["annotators"]) if name in {p["name"] for p in people}]
+    matrix = [
+        [html.escape(cohen["annotators"][a])]
+        + [
+            "—" if a == b else f"{_fmt(cohen['kappa'][a][b])} ({cohen['shared_items'][a][b]})"
+            for b in used
+        ]
+        for a in used
+    ]
+    parts.append(_table(["", *(cohen["annotators"][b] for b in used)], matrix))
+    return "".join(parts)

@@ -181,7 +181,7 @@ class DetailPane(QWidget):
         if others is None:
             parts.append("others' votes hidden until you vote")
         elif others:
-            parts.append("others: " + ", ".join(f"{who} {what}" for who, what in others))
+            parts.append("others: " + ", ".join(_vote_entry(*vote) for vote in others))
         return "; ".join(parts)
 
     def _show_facts(self, image_id: int) -> None:
@@ -264,3 +264,8 @@ class DetailPane(QWidget):
         self.image_view.set_image(image if not image.isNull() else None)
         self.image_error.setText(error)
         self.image_error.setVisible(bool(error))
+
+
+def _vote_entry(who: str, what: str, quality: float | None) -> str:
+    """ "bob owl (quality 0.83)": the annotator's quality score is shown to leads only."""
+    return f"{who} {what}" + (f" (quality {quality:.2f})" if quality is not None else "")
