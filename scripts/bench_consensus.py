@@ -134,7 +134,7 @@ def run(
         start = time.perf_counter()
         out = consensus(votes, method=method, pred_probs=probs.copy())
         took = time.perf_counter() - start
-        decided = out.decision[voted]
+        decided = out.method_label[voted]  # the method's pick, ties included (they go to the lead)
         acc = float((decided == truth[voted]).mean())
         agreed = voted & ~out.needs_lead
         agreed_acc = float((out.decision[agreed] == truth[agreed]).mean()) if agreed.any() else 0

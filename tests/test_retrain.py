@@ -6,7 +6,9 @@ import ast
 import csv
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from export_helpers import export, make_project, read_manifest
-from helpers import assert_one_error_line, run_cli, write_image
+from helpers import assert_one_error_line, cli_executable, run_cli, write_image
 from labelaudit.export_assets import retrain
 
 pytestmark = pytest.mark.slow
@@ -246,3 +248,72 @@ def test_manifest_only_export_trains_too(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "test: accuracy" in proc.stdout
+
+
+def test_without_val_and_test_it_says_so_and_succeeds(tmp_path: Path) -> None:
+    project = make_project(tmp_path, {"a": 1, "b": 1})
+    out = tmp_path / "tiny"
+    result = export(project, out)
+    project.close()
+    assert result.counts["after"]["val"] == {"a": 0, "b": 0}
+    assert any("the val split is empty" in w for w in result.warnings)
+    proc = _run(
+        [sys.executable, str(out / "retrain.py"), str(out), "--epochs", "1", "--threads", "1"],
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no val split to select on, so the last epoch (1 of 1) is kept" in proc.stdout
+    assert "no test split to score: no test accuracy" in proc.stdout
+    assert "best epoch" not in proc.stdout
+
+
+def test_threads_below_one_are_refused_in_one_line(tiny_export: Path, tmp_path: Path) -> None:
+    for value in ("0", "-2"):
+        proc = _run(
+            [sys.executable, str(ASSET), str(tiny_export), "--threads", value], cwd=tmp_path
+        )
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == "retrain: error: --threads must be at least 1"
+    proc = run_cli("retrain", tiny_export, "--threads", "0")
+    assert_one_error_line(proc, contains="--threads must be at least 1")
+
+
+def _interrupt_mid_training(command: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Start a long training, press Ctrl-C (SIGINT) once the first epoch is reported."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["OMP_NUM_THREADS"] = "1"
+    proc = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if line.startswith("epoch 1/"):
+                proc.send_signal(signal.SIGINT)
+                break
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
+def test_ctrl_c_says_where_it_stopped_and_that_no_model_was_saved(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model.pt"
+    args = [str(tiny_export), "--epochs", "5000", "--patience", "0", "--threads", "1"]
+    args += ["--save", str(model), "--no-augment"]
+    proc = _interrupt_mid_training([sys.executable, str(ASSET), *args], tmp_path)
+    assert proc.returncode == 130, proc.stderr
+    assert re.fullmatch(
+        rf"retrain: interrupted at epoch \d+ of 5000; {re.escape(str(model))} not written",
+        proc.stderr.strip(),
+    ), proc.stderr
+    assert not model.exists() and list(tmp_path.glob(".model.pt*")) == []
+    proc = _interrupt_mid_training([cli_executable(), "retrain", *args[:-3]], tmp_path)
+    assert proc.returncode == 130
+    line = proc.stderr.strip()
+    assert "project" not in line and "\n" not in line
+    assert re.search(r"interrupted at epoch \d+ of 5000; no model saved \(no --save\)$", line)

@@ -22,6 +22,9 @@ def _launch_gui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    precheck = getattr(args, "gui_precheck", None)
+    if precheck is not None:
+        precheck(args)  # LabelauditError: one line from the CLI's handler
     return int(app.run_from_args(args))
 
 

@@ -20,7 +20,7 @@ def test_init_info_import_roundtrip(tmp_path: Path, tiny_tree: Path) -> None:
     out = run_cli("init", proj, "--images", tiny_tree, check=True)
     assert "15 new" in out.stdout
     info = json.loads(run_cli("info", proj, "--json", check=True).stdout)
-    assert info["images"] == {"ok": 15, "broken": 0, "missing": 0}
+    assert info["images"] == {"ok": 15, "broken": 0, "missing": 0, "unlabelled": 0}
     assert {k: v["ok"] for k, v in info["classes"].items()} == {"cat": 6, "dog": 5, "owl": 4}
     write_image(tiny_tree / "owl" / "new.png", seed=4242)
     again = run_cli("import", proj, check=True)
@@ -75,7 +75,15 @@ def test_manifest_import_via_cli(tmp_path: Path) -> None:
             ["init", "{tmp}/p", "--images", "{tmp}/images", "--db", "mysql://x@y/z"],
             "unsupported database",
         ),
-        (["config", "{tmp}/made", "votes_required", "zero"], "whole number"),
+        (["config", "{tmp}/made", "votes_required", "zero"], "votes_required: expected a whole"),
+        (
+            ["config", "{tmp}/made", "votes_required", "0"],
+            "votes_required: expected a whole number >= 1, got 0",
+        ),
+        (
+            ["init", "{tmp}/p", "--images", "{tmp}/images", "--manifest", "{tmp}/split.csv"],
+            "split.csv, line 3: unknown split 'bogus'",
+        ),
         (["config", "{tmp}/made", "nonsense", "1"], "unknown setting"),
     ],
 )
@@ -84,6 +92,9 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, args: list[str], message: s
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "file.txt").write_text("x")
     (tmp_path / "bad.csv").write_text("file;class\n")
+    (tmp_path / "split.csv").write_text(
+        "path,label,split\na/0000.png,a,train\na/0001.png,a,bogus\n"
+    )
     if "{tmp}/made" in args[1]:
         run_cli("init", tmp_path / "made", "--images", root, check=True)
     proc = run_cli(*[a.format(tmp=tmp_path) for a in args])

@@ -156,3 +156,42 @@ def test_repoint_to_a_folder_of_other_images_is_one_line(tmp_path: Path, tiny_tr
     assert_one_error_line(proc, contains="does not hold this project's images")
     info = json.loads(run_cli("info", tmp_path / "p", "--json", check=True).stdout)
     assert info["image_root"] == str(tiny_tree)
+
+
+def test_repoint_to_an_export_folder_is_refused_and_changes_nothing(
+    tmp_path: Path, tiny_tree: Path
+) -> None:
+    run_cli("init", tmp_path / "p", "--images", tiny_tree, check=True)
+    project_file = (tmp_path / "p" / "project.json").read_bytes()
+    info_before = json.loads(run_cli("info", tmp_path / "p", "--json", check=True).stdout)
+    train = tmp_path / "out_keep" / "train"  # a partial copy with a relabelled file moved
+    shutil.copytree(tiny_tree, train)
+    (train / "cat" / "0000.png").rename(train / "dog" / "0000_relabelled.png")
+    (train / "owl" / "0001.png").unlink()
+    proc = run_cli("import", tmp_path / "p", "--images", train)
+    assert_one_error_line(proc, contains="2 of 15 files are not at their stored paths")
+    assert proc.stdout == ""
+    assert (tmp_path / "p" / "project.json").read_bytes() == project_file
+    info_after = json.loads(run_cli("info", tmp_path / "p", "--json", check=True).stdout)
+    assert info_after["classes"] == info_before["classes"]
+    assert info_after["last_import"]["import_id"] == info_before["last_import"]["import_id"]
+    lone = run_cli("import", tmp_path / "p", "--force")
+    assert_one_error_line(lone, contains="--force only applies")
+    forced = run_cli("import", tmp_path / "p", "--images", train, "--force", check=True)
+    assert "warning: re-pointed with --force" in forced.stderr
+    assert "1 moved" in forced.stdout and "1 given label changed" in forced.stdout
+
+
+def test_info_reports_images_outside_classes_as_unlabelled(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "images", {"cat": 2, "dog": 2, "airplane": 3, "ship": 1})
+    run_cli("init", tmp_path / "p", "--images", root, "--classes", "cat,dog", check=True)
+    info = json.loads(run_cli("info", tmp_path / "p", "--json", check=True).stdout)
+    assert info["images"] == {"ok": 4, "broken": 0, "missing": 0, "unlabelled": 4}
+    assert list(info["classes"]) == ["cat", "dog"]
+    entry = info["unlabelled"]["unknown_label"]
+    assert entry["count"] == 4 and entry["labels"] == {"airplane": 3, "ship": 1}
+    text = run_cli("info", tmp_path / "p", check=True).stdout
+    assert "4 valid, 0 broken, 0 missing, 4 unlabelled" in text
+    reason = "unknown_label: 4 - label not among the allowed classes (--classes)"
+    assert f"{reason}: airplane 3, ship 1" in text
+    assert "(no label)" not in text

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,6 +79,7 @@ def test_export_prints_counts_and_writes_the_layout(project: Path, tmp_path: Pat
         (["--format", "coco"], "--format"),
         (["--auto-fix-threshold", "2"], "between 0 and 1"),
         (["--keep-splits"], "no split value"),
+        (["--seed", "-1"], "--seed must be >= 0; got -1"),
     ],
 )
 def test_bad_options_are_one_error_line(
@@ -95,6 +101,61 @@ def test_refusals_are_one_error_line(project: Path, tmp_path: Path) -> None:
     assert_one_error_line(run_cli("export", project, "--out", out), contains="--force")
     assert run_cli("export", project, "--out", out, "--force").returncode == 0
     assert_one_error_line(run_cli("export", tmp_path / "nope", "--out", out), contains="project")
+
+
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """``folder`` made unwritable: chmod, or for root (whom chmod does not stop) chattr +i."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(folder)]).returncode != 0:
+        pytest.skip("cannot make a folder read-only for root here (no chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(folder)], check=True)
+
+
+def test_an_unwritable_parent_is_named_not_the_temporary_folder(
+    project: Path, tmp_path: Path
+) -> None:
+    ro = tmp_path / "ro"
+    with _read_only(ro):
+        for out in (ro / "exp", ro / "deeper" / "exp"):
+            proc = run_cli("export", project, "--out", out)
+            assert_one_error_line(proc, contains=f"cannot write {out}: {ro} is not writable")
+            assert ".labelaudit-tmp" not in proc.stderr
+        assert list(ro.iterdir()) == []
+
+
+def test_a_tiny_export_warns_about_empty_splits_and_the_policy(tmp_path: Path) -> None:
+    make_tree(tmp_path / "images", {"a": 1, "b": 1})
+    run_cli("init", tmp_path / "p", "--images", tmp_path / "images", check=True)
+    proc = run_cli("export", tmp_path / "p", "--out", tmp_path / "out", check=True)
+    assert "warning: the val split is empty" in proc.stdout
+    assert "warning: the test split is empty" in proc.stdout
+    assert (
+        "warning: no finished scan: no image is flagged, so nothing is left out for review"
+        in proc.stdout
+    )
+    assert "auto-fixed" not in proc.stdout
+    notes = (tmp_path / "out" / "CHANGES.md").read_text(encoding="utf-8")
+    assert "the val split is empty" in notes
+    proc = run_cli(
+        "export", tmp_path / "p", "--out", tmp_path / "fix", "--unreviewed", "auto-fix", check=True
+    )
+    assert "nothing is auto-fixed" in proc.stdout
+    proc = run_cli(
+        "export", tmp_path / "p", "--out", tmp_path / "keep", "--unreviewed", "keep", check=True
+    )
+    assert "no finished scan" not in proc.stdout
 
 
 def test_demo_export_stage_fixes_labels_and_grades_them_against_the_answer_key(

@@ -97,7 +97,7 @@ def test_byo_scan_issues_and_summary_end_to_end(tmp_path: Path, backend: str | N
         "eel (3)",
         "a ratio of 13.",
         "exact copies",
-        "1 groups carry different labels",
+        "groups with different labels for the same picture: 1",
         "What to do",
         "Main problems, most serious first: ",
         "CONFIDENT JOINT",
@@ -410,6 +410,7 @@ def test_bad_cv_options_fail_before_training_and_store_nothing(tmp_path: Path) -
         (["--filter-by", "magic"], "unknown --filter-by 'magic'"),
         (["--quality-method", "magic"], "unknown --quality-method 'magic'"),
         (["--folds", "8"], "--folds 8 is more than any class has images (every class has 6)"),
+        (["--folds", "0"], "--folds must be at least 2, got 0"),
     ]
     for extra, message in cases:
         assert_one_error_line(run_cli("scan", proj, *quick, *extra), contains=message)
@@ -453,3 +454,29 @@ def test_summary_lists_the_largest_confusions_when_there_are_many_classes() -> N
     assert len([line for line in lines if ": images" not in line and "->" in line]) == 3
     assert "the 3 largest off-diagonal cells" in " ".join(lines) and TOP_CONFUSIONS >= 3
     assert lines[-1] == "  class03 15.0%, class05 11.7%, class00 1.7%"
+
+
+def test_demo_scan_threads_follow_the_machine_load() -> None:
+    from labelaudit.cli.cmd_scan import threads_for_load
+
+    assert threads_for_load(2, 0.1) is None  # quiet: torch's default
+    assert threads_for_load(2, 1.3) == 1
+    assert threads_for_load(8, 3.0) == 5
+    assert threads_for_load(2, 9.0) == 1
+    assert threads_for_load(4, None) is None  # no load average on this platform
+
+
+def test_busy_hint_only_when_threads_were_left_to_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    from labelaudit.cli import cmd_scan
+
+    monkeypatch.setattr(cmd_scan.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(cmd_scan, "load_average", lambda: 1.6)
+    args = argparse.Namespace(threads=None, pred_probs=None, device=None)
+    assert "--threads 1 may train several times faster" in (cmd_scan.busy_hint(args) or "")
+    assert cmd_scan.busy_hint(argparse.Namespace(threads=2, pred_probs=None, device=None)) is None
+    monkeypatch.setattr(cmd_scan, "load_average", lambda: 0.2)
+    assert cmd_scan.busy_hint(args) is None

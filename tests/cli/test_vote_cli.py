@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from helpers import assert_one_error_line, make_tree, run_cli
+from helpers import assert_one_error_line, cli_executable, make_tree, run_cli
 from labelaudit.core.project import Project
 from labelaudit.core.store.schema import audit_log, decisions, votes
 from review_helpers import ids_by_path, store_scan
@@ -285,3 +289,167 @@ def test_no_annotator_left_and_crowdlab_suggestion_note(project_dir: Path) -> No
         "labelaudit: note: 4 of 4 votes were cast with the model's suggestion shown" in proc.stderr
     )
     assert "consider show_suggestion off" in proc.stderr
+
+
+def test_ties_go_to_the_lead_without_a_consensus_label(project_dir: Path) -> None:
+    p = project_dir  # ann, bob, cyd and the lead lee; votes_required 2
+    for who, path, what in [
+        ("ann", "cat/0000.png", "cat"),  # 1-1
+        ("bob", "cat/0000.png", "dog"),
+        ("ann", "dog/0000.png", "cat"),  # 2-2
+        ("bob", "dog/0000.png", "cat"),
+        ("cyd", "dog/0000.png", "dog"),
+        ("lee", "dog/0000.png", "dog"),
+        ("ann", "owl/0000.png", "drop"),  # drop against a 2-vote relabel
+        ("bob", "owl/0000.png", "cat"),
+        ("cyd", "owl/0000.png", "cat"),
+        ("ann", "cat/0001.png", "cat"),  # agreed
+        ("bob", "cat/0001.png", "cat"),
+    ]:
+        run_cli("vote", p, "--annotator", who, path, what, check=True)
+    for method in ("majority", "dawid-skene"):
+        rows = {r["path"]: r for r in _csv(run_cli("consensus", p, "--method", method).stdout)}
+        for tied in ("cat/0000.png", "dog/0000.png"):
+            row = rows[tied]
+            assert (row["consensus_label"], row["needs_lead"], row["lead_reason"]) == (
+                "",
+                "true",
+                "tie",
+            ), (method, row)
+            assert row["consensus_quality"] == "0.5000" and row["state"] == "needs_lead"
+        assert rows["owl/0000.png"]["consensus_label"] == "cat"
+        assert rows["owl/0000.png"]["lead_reason"] == "drop vs relabel"
+        assert rows["cat/0001.png"]["needs_lead"] == "false"
+        assert rows["cat/0001.png"]["method_label"] == "cat"
+        if method == "majority":  # plurality has no tie-break of its own
+            assert rows["dog/0000.png"]["method_label"] == ""
+        else:
+            assert rows["dog/0000.png"]["method_label"] in ("cat", "dog")
+    waiting = json.loads(
+        run_cli("queue", p, "--annotator", "lee", "--disagreements", "--json", check=True).stdout
+    )
+    reasons = {r["path"]: (r["consensus_label"], r["reason"]) for r in waiting["images"]}
+    assert reasons == {
+        "cat/0000.png": ("", "tie"),
+        "dog/0000.png": ("", "tie"),
+        "owl/0000.png": ("cat", "drop vs relabel"),
+    }
+
+
+def test_review_add_counts_images_already_in_review(project_dir: Path) -> None:
+    p = project_dir
+    with Project.open(p) as project:
+        ids = ids_by_path(project)
+        flagged = np.array([path == "cat/0000.png" for path in ids])
+        store_scan(project, flagged=flagged)
+    run_cli("vote", p, "--annotator", "ann", "dog/0000.png", "dog", check=True)
+    run_cli("review", "add", p, "owl/0000.png", "--lead", "lee", check=True)
+    out = run_cli(
+        "review",
+        "add",
+        p,
+        "cat/0000.png",
+        "dog/0000.png",
+        "owl/0000.png",
+        "owl/0001.png",
+        "--lead",
+        "lee",
+        check=True,
+    ).stdout
+    assert "1 images put into review (3 already were)" in out  # flagged, voted on, requested
+    queue = json.loads(run_cli("queue", p, "--annotator", "bob", "--json", check=True).stdout)
+    assert {r["path"] for r in queue["images"]} == {
+        "cat/0000.png",
+        "dog/0000.png",
+        "owl/0000.png",
+        "owl/0001.png",
+    }
+
+
+def test_resolve_offers_only_what_it_accepts(project_dir: Path) -> None:
+    before = _count(project_dir, decisions)
+    proc = run_cli("resolve", project_dir, "--lead", "lee", "cat/0000.png", "lion")
+    assert_one_error_line(proc, contains="unknown class 'lion': expected keep, drop or a class")
+    assert "unsure" not in proc.stderr
+    vote = run_cli("vote", project_dir, "--annotator", "ann", "cat/0000.png", "lion")
+    assert_one_error_line(vote, contains="expected keep, drop, unsure or a class")
+    assert _count(project_dir, decisions) == before
+
+
+def test_a_path_relative_to_the_current_folder(project_dir: Path, tiny_tree: Path) -> None:
+    here = tiny_tree.parent  # holds images/ (the image root) and proj/
+    command = [cli_executable(), "vote", str(project_dir), "--annotator", "ann"]
+    proc = subprocess.run(
+        [*command, f"{tiny_tree.name}/cat/0003.png", "dog"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ann voted dog on cat/0003.png" in proc.stdout
+    missing = subprocess.run(
+        [*command, "proj/cat/0003.png", "dog"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert_one_error_line(missing, contains="paths are relative to the image root")
+    assert str(tiny_tree) in missing.stderr
+
+
+def test_vote_after_a_lead_decision_is_kept_with_a_note(project_dir: Path) -> None:
+    p = project_dir
+    run_cli("resolve", p, "--lead", "lee", "cat/0000.png", "dog", check=True)
+    proc = run_cli("vote", p, "--annotator", "ann", "cat/0000.png", "owl", check=True)
+    assert "ann voted owl on cat/0000.png" in proc.stdout
+    assert (
+        "labelaudit: note: a lead already decided this image (dog); your vote is kept but changes "
+        "nothing" in proc.stderr
+    )
+    fresh = run_cli("vote", p, "--annotator", "ann", "cat/0001.png", "owl", check=True)
+    assert "note" not in fresh.stderr
+    rows = {r["path"]: r for r in _csv(run_cli("consensus", p, check=True).stdout)}
+    assert rows["cat/0000.png"]["final_label"] == "dog" and rows["cat/0000.png"]["n_votes"] == "1"
+
+
+@contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """A folder nobody may write into (root too: chattr +i where chmod does not stop root)."""
+    folder.mkdir()
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(folder)], check=False).returncode != 0:
+            pytest.skip("running as root without chattr: cannot make a read-only folder")
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+
+
+def test_outputs_into_a_read_only_folder_name_the_users_path(
+    shared_project: Path, tmp_path: Path
+) -> None:
+    ro = tmp_path / "ro"
+    with _read_only(ro):
+        for args, target in (
+            (["votes", "export", shared_project, "-o"], ro / "v.csv"),
+            (["consensus", shared_project, "-o"], ro / "c.csv"),
+        ):
+            runs = _count(shared_project, audit_log)
+            proc = run_cli(*args, target)
+            assert_one_error_line(proc, contains=f"cannot write {target}: ")
+            assert ".tmp" not in proc.stderr
+            assert _count(shared_project, audit_log) == runs  # no consensus run stored
+        assert list(ro.iterdir()) == []
+
+
+def test_votes_import_of_a_folder(shared_project: Path, tmp_path: Path) -> None:
+    proc = run_cli("votes", "import", shared_project, tmp_path)
+    assert_one_error_line(proc, contains=f"{tmp_path} is a folder, not a CSV file")

@@ -60,16 +60,40 @@ def test_majority_and_the_shared_lead_rule() -> None:
         k,
     )
     out = consensus(votes, method="majority", min_agreement=Fraction(2, 3), min_quality=0.5)
-    assert out.decision.tolist() == [0, 0, DROP_CODE, 2, 0, NO_DECISION, 2]
+    # a tie (item 1, and the 1-1-1 of item 4) has no consensus: the lead decides
+    assert out.decision.tolist() == [0, NO_DECISION, DROP_CODE, 2, NO_DECISION, NO_DECISION, 2]
+    assert out.method_label.tolist() == out.decision.tolist()  # majority has no tie-break
     assert out.needs_lead.tolist() == [False, True, False, True, True, False, False]
+    assert out.lead_reason.tolist() == ["", "tie", "", "drop vs relabel", "tie", "", ""]
     assert out.n_votes.tolist() == [3, 2, 3, 3, 3, 0, 1]
     assert out.agree.tolist() == [2, 1, 3, 2, 1, 0, 1]
     np.testing.assert_allclose(out.agreement[:2], [2 / 3, 1 / 2])
+    np.testing.assert_allclose(out.quality[[1, 4]], [1 / 2, 1 / 3])
     assert np.isnan(out.quality[5])
     strict = consensus(votes, method="majority", min_agreement=Fraction(3, 4))
-    assert strict.needs_lead[0]
+    assert strict.needs_lead[0] and strict.lead_reason[0] == "low agreement"
+    doubtful = consensus(votes, method="majority", min_agreement=Fraction(1, 2), min_quality=0.7)
+    assert doubtful.lead_reason[0] == "low consensus quality"  # 2/3 agree, quality 0.667
     drops_win = consensus(matrix([[k, k, 2]], k), method="majority")
     assert drops_win.decision.tolist() == [DROP_CODE] and drops_win.needs_lead.tolist() == [True]
+
+
+def test_a_tie_has_no_consensus_even_when_dawid_skene_breaks_it() -> None:
+    # annotators 0 and 1 agree with each other on every clear item, 2 and 3 answer at random:
+    # Dawid-Skene trusts 0 and 1, so it is sure of their side of a 2-2 tie
+    rng = np.random.default_rng(3)
+    rows: list[list[int | None]] = []
+    for _ in range(60):
+        truth = int(rng.integers(0, 2))
+        rows.append([truth, truth, int(rng.integers(0, 2)), int(rng.integers(0, 2))])
+    rows.append([0, 0, 1, 1])  # the 2-2 tie
+    votes = matrix(rows, 2)
+    ds = dawid_skene(votes.class_votes())
+    assert ds.label[-1] == 0 and ds.quality[-1] > 0.9  # what the user saw: "cat 0.99"
+    out = consensus(votes, method="dawid-skene")
+    assert out.decision[-1] == NO_DECISION and out.method_label[-1] == 0
+    assert out.quality[-1] == 0.5 and out.agreement[-1] == 0.5
+    assert out.needs_lead[-1] and out.lead_reason[-1] == "tie"
 
 
 def test_unknown_method_and_crowdlab_without_probs() -> None:
@@ -135,7 +159,8 @@ def test_crowdlab_uses_pred_probs_and_falls_back() -> None:
     out = consensus(votes, method="crowdlab", pred_probs=probs)
     assert out.method == "crowdlab" and any("without pred_probs" in m for m in out.notes)
     maj = consensus(votes, method="majority")
-    assert (out.decision == truth).mean() > (maj.decision == truth).mean() + 0.05
+    # the methods' own picks (ties included; the decision leaves ties to the lead)
+    assert (out.method_label == truth).mean() > (maj.method_label == truth).mean() + 0.05
     assert np.argmax(out.annotator_quality) == 0
     single = simulate_votes(truth, confusions, votes_per_item=1, rng=rng)
     fallback = consensus(single, method="crowdlab", pred_probs=probs)

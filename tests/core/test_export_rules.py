@@ -103,6 +103,30 @@ def test_lead_then_consensus_then_policy(policy: str, final: list[int], excluded
         assert out.source[4] == "unreviewed-keep"
 
 
+@pytest.mark.parametrize("policy", ["exclude-flagged", "auto-fix"])
+def test_only_flagged_or_lead_requested_images_follow_the_policy(policy: str) -> None:
+    """Rows: 0 unflagged with one "keep" vote, 1 unflagged that a lead put into review (no vote),
+    2 unflagged, lead-requested, one vote; 3 unflagged, untouched."""
+    given_ = np.array([0, 1, 1, 2])
+    status = np.zeros(4, dtype=np.uint8)
+    facts = _facts(
+        4,
+        state=[it.NEEDS_VOTES, it.NEEDS_VOTES, it.NEEDS_VOTES, it.UNFLAGGED],
+        n_votes=[1, 0, 1, 0],
+        lead_requested=[0, 1, 1, 0],
+    )
+    out = lab.decide_final_labels(given_, status, facts, policy=policy, auto_fix_threshold=0.5)
+    # A vote alone questions nothing: the image keeps its label, and is listed as unresolved.
+    assert out.final[0] == 0 and out.source[0] == "given" and out.excluded[0] == ""
+    assert out.final[3] == 2 and out.source[3] == "given"
+    # Put into review by a lead and not settled: the policy (no suggestion: left out either way).
+    assert out.excluded[1] != "" and out.excluded[2] != ""
+    assert out.in_review.tolist() == [False, True, True, False]
+    assert np.flatnonzero(out.unresolved).tolist() == [0, 2]
+    keep = lab.decide_final_labels(given_, status, facts, policy="keep", auto_fix_threshold=0.5)
+    assert keep.source.tolist() == ["given", "unreviewed-keep", "unreviewed-keep", "given"]
+
+
 def test_threshold_is_inclusive_and_broken_never_exported() -> None:
     given_ = np.array([0, 0, 1])
     status = np.array([0, 2, 0], dtype=np.uint8)
@@ -205,6 +229,23 @@ def test_oversample_and_undersample() -> None:
     assert (rebalance(labels, mode="undersample", seed=0).left_out == under.left_out).all()
 
 
+def test_undersample_leaves_out_unreviewed_rows_before_decided_ones() -> None:
+    labels = np.array([0] * 8 + [1] * 3)
+    decided = np.zeros(11, dtype=bool)
+    decided[[0, 2, 5]] = True  # three class-0 rows a lead or a consensus settled
+    for seed in range(5):
+        under = rebalance(labels, mode="undersample", seed=seed, keep_first=decided)
+        assert np.bincount(labels[~under.left_out]).tolist() == [3, 3]
+        assert not under.left_out[decided].any()
+        again = rebalance(labels, mode="undersample", seed=seed, keep_first=decided)
+        assert (again.left_out == under.left_out).all()
+    # More decided rows than the target: every other row goes first, then decided ones.
+    decided[[1, 3]] = True
+    under = rebalance(labels, mode="undersample", seed=0, keep_first=decided)
+    assert under.left_out[labels == 0].sum() == 5
+    assert under.left_out[(labels == 0) & ~decided].all()
+
+
 def test_class_weights_formula() -> None:
     counts = np.array([60, 20, 20, 0])
     w = class_weights(counts)
@@ -258,3 +299,5 @@ def test_options_are_validated() -> None:
     with pytest.raises(InputError, match="auto-fix-threshold"):
         ExportOptions(auto_fix_threshold=1.5)
     assert ExportOptions(splits=(0.9, 0.1)).split_names == ("train", "val")
+    with pytest.raises(InputError, match="--seed must be >= 0; got -1"):
+        ExportOptions(seed=-1)

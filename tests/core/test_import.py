@@ -204,6 +204,31 @@ def test_manifest_without_columns_is_refused(tmp_path: Path, new_project) -> Non
         new_project(root).discover(manifest=manifest)
 
 
+def test_manifest_split_values_are_checked_and_normalised(tmp_path: Path, new_project) -> None:
+    root = make_tree(tmp_path / "images", {"x": 4})
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "path,label,split\nx/0000.png,cat,TRAIN\nx/0001.png,cat,Valid\n"
+        "x/0002.png,dog,dev\nx/0003.png,dog,\n"
+    )
+    project = new_project(root)
+    project.import_images(manifest=good, workers=1)
+    splits = {path: row["split"] for path, row in _rows(project).items()}
+    assert splits == {
+        "x/0000.png": "train",
+        "x/0001.png": "val",
+        "x/0002.png": "val",
+        "x/0003.png": None,
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        'path,label,split\nx/0000.png,cat,train\n"x/0001.png",cat,bogus\nx/0002.png,dog,tset\n'
+    )
+    with pytest.raises(InputError, match=r"line 3: unknown split 'bogus' \(and 1 more rows\)"):
+        project.import_images(manifest=bad, workers=1)
+    assert {path: row["split"] for path, row in _rows(project).items()} == splits
+
+
 def test_project_inside_image_root_is_refused(tiny_tree: Path) -> None:
     with pytest.raises(ProjectError, match="inside the image root"):
         Project.create(tiny_tree / "proj", tiny_tree)

@@ -136,3 +136,46 @@ def test_image_root_is_repointed_after_a_sha256_check(tmp_path: Path, tiny_tree:
         assert project.image_root == copy
         info = json.loads((tmp_path / "p" / "project.json").read_text())
         assert info["image_root"] == str(copy)
+
+
+def _export_like_copy(source: Path, target: Path) -> None:
+    """Like an export's train folder: most files at their paths, a relabelled one in another
+    class folder, some left out (they went to val)."""
+    for path in sorted(source.rglob("*.png")):
+        rel = path.relative_to(source).as_posix()
+        if rel in ("cat/0001.png", "dog/0002.png", "owl/0003.png"):
+            continue  # in the val split
+        dest = target / ("dog/0000__from_cat.png" if rel == "cat/0000.png" else rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest)
+
+
+def test_repoint_to_a_partial_or_altered_copy_is_refused(
+    tmp_path: Path, tiny_tree: Path, backend: str | None
+) -> None:
+    with Project.create(tmp_path / "p", tiny_tree, db_url=backend) as project:
+        project.import_images(workers=1)
+    before = (tmp_path / "p" / "project.json").read_bytes()
+    export_train = tmp_path / "out_keep" / "train"
+    _export_like_copy(tiny_tree, export_train)
+    altered = tmp_path / "altered"
+    shutil.copytree(tiny_tree, altered)
+    for path in altered.rglob("*.png"):  # same paths, other bytes: every sampled file differs
+        write_image(path, seed=999)
+    with Project.open(tmp_path / "p") as project:
+        labels = _labels(project)
+        with pytest.raises(InputError, match=r"4 of 15 files are not at their stored paths"):
+            project.repoint_image_root(export_train)
+        with pytest.raises(InputError, match=r"15 of 15 sampled files differ"):
+            project.repoint_image_root(altered)
+        assert project.image_root == tiny_tree
+        assert _labels(project) == labels
+    assert (tmp_path / "p" / "project.json").read_bytes() == before
+    with Project.open(tmp_path / "p") as project:
+        assert project.image_root == tiny_tree  # the database's root is untouched too
+        # Forced, the differences become visible: the moved file counts as a given-label change.
+        check = project.repoint_image_root(export_train, force=True)
+        assert not check.same and len(check.absent) == 4
+        report = project.import_images(workers=1)
+        assert (report.moved, report.relabelled, report.missing) == (1, 1, 3)
+        assert _labels(project)["dog/0000__from_cat.png"] == "dog"

@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from labelaudit.cli.common import add_project_args, open_project
-from labelaudit.cli.review_common import add_viewer_arg, class_label, emit, fmt, hidden_images
+from labelaudit.cli.review_common import (
+    add_viewer_arg,
+    check_output,
+    class_label,
+    csv_cell,
+    emit,
+    fmt,
+    hidden_images,
+)
 from labelaudit.core.consensus.annotators import get_annotator
 from labelaudit.core.consensus.methods import METHODS
 from labelaudit.core.consensus.outcome import run_consensus
@@ -31,6 +39,7 @@ COLUMNS = (
     "state",
     "final_label",
     "source",
+    "method_label",
 )
 
 
@@ -56,12 +65,14 @@ def consensus_rows(review: Review, outcomes: Any, hidden: np.ndarray) -> list[di
                 "state": str(review.state[i]),
                 "final_label": final,
                 "source": str(outcomes.source[i]),
+                "method_label": class_label(int(review.result.method_label[i]), names),
             }
         )
     return rows
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_output(args.output)  # before the run is stored
     with open_project(args) as project:
         if args.viewer:
             get_annotator(project.store, args.viewer)  # an unknown name fails before any write
@@ -79,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     emit(buffer.getvalue(), args.output)
     return 0
 
@@ -89,8 +100,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "consensus",
         help="compute the consensus of the votes (majority, crowdlab, dawid-skene)",
         description="Compute the consensus of every image in review, store it as a run and print "
-        "it. crowdlab uses the latest scan's out-of-sample pred_probs and falls back to majority "
-        "(with a note) when no image has two or more class votes.",
+        "it. On a tie consensus_label is empty and lead_reason is 'tie' (the lead decides, "
+        "whatever the method); method_label shows the method's own pick. crowdlab uses the "
+        "latest scan's out-of-sample pred_probs and falls back to majority (with a note) when no "
+        "image has two or more class votes.",
     )
     add_project_args(parser)
     parser.add_argument("--method", choices=METHODS, default="majority")

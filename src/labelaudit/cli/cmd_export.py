@@ -96,9 +96,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--unreviewed",
         choices=UNREVIEWED_POLICIES,
         default="exclude-flagged",
-        help="flagged images nobody settled (also those still waiting for votes or a lead): "
-        "keep their given label, exclude them (default), or auto-fix (take the model's "
-        "suggestion when its probability >= --auto-fix-threshold, else exclude)",
+        help="images the scan flagged or a lead put into review that nobody settled (also "
+        "while waiting for votes or a lead): keep their given label, exclude them (default), "
+        "or auto-fix (take the model's suggestion when its probability >= "
+        "--auto-fix-threshold, else exclude); other images keep their given label",
     )
     parser.add_argument(
         "--auto-fix-threshold",
@@ -125,7 +126,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="use the split column of the imported manifest instead",
     )
-    parser.add_argument("--seed", type=int, default=0, help="same seed, same export (default 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="same seed, same export (>= 0, default 0)"
+    )
     parser.add_argument(
         "--rebalance",
         choices=REBALANCE_MODES,

@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from labelaudit.cli.common import add_db_arg
-from labelaudit.core.errors import LabelauditError
+from labelaudit.core.errors import InputError, LabelauditError
+from labelaudit.core.project import Project
+
+
+def has_display() -> bool:
+    """Whether Qt can show a window here (Linux needs an X or Wayland session)."""
+    if sys.platform in ("darwin", "win32") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.gui_launcher is None:
         raise LabelauditError("the app can only be started through the labelaudit command")
+    args.gui_precheck = precheck  # run by the launcher once PySide6 imported
     return int(args.gui_launcher(args))
+
+
+def precheck(args: argparse.Namespace) -> None:
+    """What can be refused in one line before a window exists: no display, a bad PROJECT."""
+    if not has_display():
+        if args.screenshot is None:
+            raise InputError(
+                "no display: the app needs a desktop session (DISPLAY or WAYLAND_DISPLAY); "
+                "use the labelaudit commands here, or --screenshot FILE.png"
+            )
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    if args.project is not None:
+        Project.open(args.project, db_url=args.db).close()  # a bad PROJECT is one line, no window
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -12,6 +12,7 @@ from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.dataset.importer import ImportReport
 from labelaudit.core.dataset.problems import REASONS
 from labelaudit.core.dataset.source import choose_source
+from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
 
 MAX_LISTED = 10
@@ -123,9 +124,15 @@ def print_report(report: ImportReport) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.force and args.images is None:
+        raise InputError("--force only applies to re-pointing the image root with --images ROOT")
     with open_project(args) as project:
         if args.images is not None:
-            project.repoint_image_root(args.images)
+            check = project.repoint_image_root(args.images, force=args.force)
+            if not check.same:
+                print(
+                    f"warning: re-pointed with --force although {check.describe()}", file=sys.stderr
+                )
         return run_import(project, args, rehash=args.rehash)
 
 
@@ -149,8 +156,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--images",
         type=Path,
         metavar="ROOT",
-        help="this machine's copy of the images is now under ROOT (checked against a sample of "
-        "stored sha256 values before it is used)",
+        help="this machine's copy of the images is now under ROOT; refused unless every image "
+        "is there at its stored path and a sample has its stored sha256",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --images: re-point even if files are absent or differ (this import then marks "
+        "them missing, moved or changed)",
     )
     parser.add_argument(
         "--rehash",

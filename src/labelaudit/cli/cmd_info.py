@@ -31,12 +31,14 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     totals = info["images"]
     print(
         f"images      {totals['ok']} valid, {totals['broken']} broken, {totals['missing']} missing"
+        + (f", {totals['unlabelled']} unlabelled" if totals["unlabelled"] else "")
     )
     print(f"classes     {len([c for c in info['classes'] if c != '(no label)'])}")
     width = max((len(c) for c in info["classes"]), default=5)
     for name, counts in info["classes"].items():
         extra = "".join(f", {counts[k]} {k}" for k in ("broken", "missing") if counts.get(k))
         print(f"  {name:<{width}}  {counts['ok']:>7}{extra}")
+    _print_unlabelled(info["unlabelled"])
     _print_duplicates(info)
     _print_missing(info["missing_paths"])
     if info["problems"]:
@@ -57,6 +59,27 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     print(f"votes       {info['votes']} by {len(info['annotators'])} annotators")
     for a in info["annotators"]:
         print(f"  {a['name']} ({a['role']}): {a['votes']}")
+
+
+def _print_unlabelled(unlabelled: dict[str, Any]) -> None:
+    """Images kept out of scans and exports because of their label, not a broken file."""
+    if not unlabelled:
+        return
+    total = sum(entry["count"] for entry in unlabelled.values())
+    print(f"unlabelled  {total} images without a usable label (kept out of scans and exports)")
+    for reason, entry in unlabelled.items():
+        labels = ", ".join(
+            f"{label} {n}" for label, n in list(entry["labels"].items())[:MAX_LISTED]
+        )
+        more = (
+            f", ... {len(entry['labels']) - MAX_LISTED} more"
+            if len(entry["labels"]) > MAX_LISTED
+            else ""
+        )
+        print(
+            f"  {reason}: {entry['count']} - {entry['description']}"
+            + (f": {labels}{more}" if labels else "")
+        )
 
 
 def _print_duplicates(info: dict[str, Any]) -> None:

@@ -113,8 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="the images an annotator should review next (or a lead's disagreements)",
         description="List the images that still need votes and that NAME has not voted on, most "
         "doubtful first. With --disagreements (leads only): the images waiting for a lead, with "
-        "why (disagreement, or no annotator left to vote), every vote, who cast it and that "
-        "annotator's quality.",
+        "why (tie, drop vs relabel, low agreement, low consensus quality, or no annotator left "
+        "to vote), every vote, who cast it and that annotator's quality.",
     )
     add_project_args(parser)
     parser.add_argument("--annotator", required=True, metavar="NAME")

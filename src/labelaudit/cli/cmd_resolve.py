@@ -6,7 +6,7 @@ import argparse
 
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.core.commands import ResolveCommand
-from labelaudit.core.consensus.votes import image_for_path
+from labelaudit.core.consensus.image_refs import image_for_path
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from labelaudit.core.errors import InputError
+from labelaudit.core.errors import Cancelled, InputError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -30,6 +30,8 @@ def _run(args: argparse.Namespace) -> int:
         retrain.run(parsed)
     except retrain.RetrainError as exc:
         raise InputError(str(exc)) from None
+    except KeyboardInterrupt as exc:  # retraining touches no project: say what was cut short
+        raise Cancelled(str(exc) or "interrupted before training; no model saved") from None
     return 0
 
 

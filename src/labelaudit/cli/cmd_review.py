@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from labelaudit.cli.common import add_project_args, open_project
-from labelaudit.core.consensus.votes import add_to_review, image_for_path
+from labelaudit.core.consensus.image_refs import image_for_path
+from labelaudit.core.consensus.votes import add_to_review
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.core.commands import VoteCommand
-from labelaudit.core.consensus.votes import image_for_path
+from labelaudit.core.consensus.image_refs import image_for_path
+from labelaudit.core.consensus.resolution import current_decision
 
 DECISION_HELP = (
     "a class name (the given class means keep), keep, drop or unsure; class:NAME for a class "
@@ -29,9 +31,16 @@ def _run(args: argparse.Namespace) -> int:
         )
         command.do()
         record = command.record
+        decided = current_decision(project.store, image.id)
     assert record is not None
     what = f"keep ({record.class_name})" if record.is_keep else record.class_name or record.kind
     print(f"{record.annotator} voted {what} on {record.path} (vote {record.vote_id})")
+    if decided is not None:  # the lead's decision is final: say so rather than refuse the vote
+        print(
+            f"labelaudit: note: a lead already decided this image ({decided}); your vote is kept "
+            "but changes nothing",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -14,6 +14,8 @@ from labelaudit.core.errors import InputError
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.file.is_dir():
+        raise InputError(f"{args.file} is a folder, not a CSV file")
     if not args.file.is_file():
         raise InputError(f"no such file: {args.file}")
     with open_project(args) as project:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import os
 from pathlib import Path
 
 from labelaudit.cli.cmd_export import print_result
 from labelaudit.cli.cmd_info import print_info
-from labelaudit.cli.cmd_scan import print_outcome
+from labelaudit.cli.cmd_scan import load_average, print_outcome, threads_for_load
 from labelaudit.cli.cmd_summary import print_summary
 from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.audit.results import latest_scan_id
@@ -53,8 +54,15 @@ def scan_stage(project: Project, *, seed: int = 0) -> bool:
     if existing is not None and not scan_staleness(project.store, [existing]).get(existing):
         print(f"reusing scan #{existing}")
     else:
-        config = ScanConfig(model="small-cnn", device="cpu", epochs=DEMO_EPOCHS, seed=seed)
-        print(f"scanning: {config.folds}-fold small CNN on the CPU, {DEMO_EPOCHS} epochs per fold")
+        threads = threads_for_load(os.cpu_count() or 1, load_average())
+        config = ScanConfig(
+            model="small-cnn", device="cpu", epochs=DEMO_EPOCHS, seed=seed, threads=threads
+        )
+        busy = f", {threads} thread(s): the machine is busy" if threads else ""
+        print(
+            f"scanning: {config.folds}-fold small CNN on the CPU, {DEMO_EPOCHS} epochs per fold"
+            f"{busy}"
+        )
         outcome = run_scan(
             project.store, project.image_root, ScanRequest(config=config), progress=make_progress()
         )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from labelaudit.core.audit.stale import scan_staleness
 from labelaudit.core.dataset.importer import duplicate_counts
-from labelaudit.core.dataset.problems import REASONS
+from labelaudit.core.dataset.problems import LABEL_PROBLEMS, REASONS
 from labelaudit.core.store.engine import Store, public_url
 from labelaudit.core.store.schema import (
     annotators,
@@ -25,19 +25,8 @@ from labelaudit.core.store.schema import (
 def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any]:
     """A JSON-ready description of the project's contents."""
     with store.read() as conn:
-        per_class: dict[str, dict[str, int]] = {}
-        rows = conn.execute(
-            sa.select(classes.c.name, images.c.status, sa.func.count())
-            .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
-            .group_by(classes.c.name, images.c.status)
-        )
-        totals: dict[str, int] = {"ok": 0, "broken": 0, "missing": 0}
-        for name, status, count in rows:
-            key = name if name is not None else "(no label)"
-            per_class.setdefault(key, {"ok": 0, "broken": 0, "missing": 0})[status] = count
-            totals[status] = totals.get(status, 0) + count
-        for name in conn.execute(sa.select(classes.c.name)).scalars():
-            per_class.setdefault(name, {"ok": 0, "broken": 0, "missing": 0})
+        totals, per_class = _class_counts(conn)
+        unlabelled = _unlabelled(conn)
         last_import = conn.execute(
             sa.select(imports.c.id, imports.c.stats)
             .where(imports.c.finished_at.isnot(None))
@@ -96,6 +85,7 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
         "database": public_url(store.url),
         "images": totals,
         "classes": dict(sorted(per_class.items())),
+        "unlabelled": unlabelled,
         "problems": problems,
         "duplicates": {"groups": groups, "images": dup_images},
         "duplicate_groups": duplicate_list,
@@ -105,6 +95,54 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
         "annotators": annotator_list,
         "votes": sum(a["votes"] for a in annotator_list),
     }
+
+
+def _class_counts(conn: sa.Connection) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """(totals, per class) by status. Images without a class because of their label (outside
+    ``--classes``, empty) count as ``unlabelled``, not as broken images of a "(no label)" class;
+    "(no label)" remains only for class-less images with another status or problem."""
+    per_class: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {"ok": 0, "broken": 0, "missing": 0, "unlabelled": 0}
+    rows = conn.execute(
+        sa.select(classes.c.name, images.c.status, images.c.problem, sa.func.count())
+        .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
+        .group_by(classes.c.name, images.c.status, images.c.problem)
+    )
+    for name, status, problem, count in rows:
+        if name is None and status == "broken" and problem in LABEL_PROBLEMS:
+            totals["unlabelled"] += count
+            continue
+        key = name if name is not None else "(no label)"
+        counts = per_class.setdefault(key, {"ok": 0, "broken": 0, "missing": 0})
+        counts[status] = counts.get(status, 0) + count
+        totals[status] = totals.get(status, 0) + count
+    for name in conn.execute(sa.select(classes.c.name)).scalars():
+        per_class.setdefault(name, {"ok": 0, "broken": 0, "missing": 0})
+    return totals, per_class
+
+
+def _unlabelled(conn: sa.Connection) -> dict[str, dict[str, Any]]:
+    """Images kept out because of their label, by reason, with the labels they carry (the folder
+    or manifest label outside ``--classes``): {reason: {description, count, labels}}."""
+    out: dict[str, dict[str, Any]] = {}
+    rows = conn.execute(
+        sa.select(images.c.problem, images.c.problem_detail, sa.func.count())
+        .where(
+            images.c.class_id.is_(None),
+            images.c.status == "broken",
+            images.c.problem.in_(sorted(LABEL_PROBLEMS)),
+        )
+        .group_by(images.c.problem, images.c.problem_detail)
+        .order_by(images.c.problem, images.c.problem_detail)
+    )
+    for reason, label, count in rows:
+        entry = out.setdefault(
+            reason, {"description": REASONS.get(reason, reason), "count": 0, "labels": {}}
+        )
+        entry["count"] += count
+        if label is not None:
+            entry["labels"][label] = count
+    return out
 
 
 def duplicate_groups(conn: sa.Connection) -> list[dict[str, Any]]:

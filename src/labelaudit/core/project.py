@@ -22,7 +22,7 @@ from labelaudit import __version__
 from labelaudit.core import settings as settings_mod
 from labelaudit.core.dataset.discover import Discovery, discover_folder, read_manifest
 from labelaudit.core.dataset.importer import ImportReport, run_import
-from labelaudit.core.dataset.source import ImportSource, read_source, sample_matches
+from labelaudit.core.dataset.source import CopyCheck, ImportSource, check_copy, read_source
 from labelaudit.core.errors import InputError, ProjectError
 from labelaudit.core.paths import is_within, nfc
 from labelaudit.core.progress import Progress
@@ -227,19 +227,22 @@ class Project:
             remember=source,
         )
 
-    def repoint_image_root(self, new_root: Path) -> None:
-        """Use the copy of the images under ``new_root`` on this machine, once a sample of stored
-        sha256 values proves that it holds the same files."""
+    def repoint_image_root(self, new_root: Path, *, force: bool = False) -> CopyCheck:
+        """Use the copy of the images under ``new_root`` on this machine. Refused (nothing
+        changed) unless every image on disk is at its stored path under ``new_root`` and a sample
+        has its stored sha256: a partial copy or an export would otherwise turn into missing
+        files and given-label changes. ``force`` re-points anyway; the import then reports
+        the differences as missing, moved or changed files."""
         new_root = Path(os.path.abspath(new_root))
         if not new_root.is_dir():
             raise InputError(f"image folder not found: {new_root}")
         _check_apart(self.folder, new_root)
         with self.store.read() as conn:
-            matched, sampled = sample_matches(conn, new_root)
-        if matched * 2 < sampled:
+            check = check_copy(conn, new_root)
+        if not check.same and not force:
             raise InputError(
-                f"{new_root} does not hold this project's images: {matched} of {sampled} sampled "
-                "files are there with the stored content"
+                f"{new_root} does not hold this project's images: {check.describe()}; "
+                "nothing changed (--force re-points anyway)"
             )
         info = _read_project_file(self.folder)
         _write_project_file(self.folder, self.project_id, info.get("db"), new_root)
@@ -250,6 +253,7 @@ class Project:
                 )
             )
         self.image_root = new_root
+        return check
 
     # -- classes and settings ------------------------------------------------------------------
     def class_names(self) -> list[str]:

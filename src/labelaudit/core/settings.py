@@ -32,7 +32,7 @@ def _parse_int_min1(text: str) -> int:
     except ValueError:
         raise InputError(f"expected a whole number, got {text!r}") from None
     if value < 1:
-        raise InputError(f"expected a number >= 1, got {value}")
+        raise InputError(f"expected a whole number >= 1, got {value}")
     return value
 
 
@@ -50,9 +50,7 @@ def _parse_issue_types(text: str) -> list[str]:
     items = [t.strip().replace("-", "_") for t in text.split(",") if t.strip()]
     unknown = [t for t in items if t not in ISSUE_TYPES]
     if unknown or not items:
-        raise InputError(
-            f"review issue types are a comma list of {', '.join(ISSUE_TYPES)}; got {text!r}"
-        )
+        raise InputError(f"expected a comma list of {', '.join(ISSUE_TYPES)}, got {text!r}")
     return sorted(set(items), key=ISSUE_TYPES.index)
 
 
@@ -108,7 +106,12 @@ def read(conn: Connection, key: str) -> Any:
 
 
 def parse(key: str, text: str) -> Any:
-    return _check_key(key).parse(text)
+    """The value of ``key`` given as text; an error names the setting (``key: expected ...``)."""
+    setting = _check_key(key)
+    try:
+        return setting.parse(text)
+    except InputError as exc:
+        raise InputError(f"{key}: {exc}") from None
 
 
 def write(conn: Connection, key: str, value: Any) -> None:

@@ -37,6 +37,10 @@ class RetrainError(Exception):
     """A problem the user can fix, printed as one line."""
 
 
+class RetrainInterrupted(KeyboardInterrupt):
+    """Ctrl-C, with what it cut short and what (nothing) was saved: one line."""
+
+
 # -- the export --------------------------------------------------------------------------------
 def read_classes(root: Path) -> list[str]:
     """Folder names in class-index order, from classes.json."""
@@ -578,9 +582,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if kind == "auto":
         kind = "cuda" if torch.cuda.is_available() else "cpu"
     dist = Dist(kind)
+    stage = {"where": "while loading the images"}
     try:
-        trainer = Trainer(args, info, dist, pick_device(kind, dist.local_rank))
+        trainer = Trainer(args, info, dist, pick_device(kind, dist.local_rank), stage)
         return trainer.run()
+    except KeyboardInterrupt:
+        saved = f"{args.save} not written" if args.save else "no model saved (no --save)"
+        raise RetrainInterrupted(f"interrupted {stage['where']}; {saved}") from None
     finally:
         dist.close()
 
@@ -588,10 +596,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 class Trainer:
     """One training run: data, model (DDP-wrapped when distributed), optimisation, scoring."""
 
-    def __init__(self, args: argparse.Namespace, info: dict[str, Any], dist: Dist, device: Any):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        info: dict[str, Any],
+        dist: Dist,
+        device: Any,
+        stage: dict[str, str] | None = None,
+    ):
         import torch
 
         self.args, self.info, self.dist, self.device = args, info, dist, device
+        self.stage = stage if stage is not None else {}  # where a Ctrl-C would land, in words
         self.classes: list[str] = info["classes"]
         cpus = os.cpu_count() or 1
         if device.type == "cpu" and dist.world > 1:
@@ -679,9 +695,9 @@ class Trainer:
         return metrics(conf, self.classes)
 
     def run(self) -> dict[str, Any]:
-        import torch
 
         history, best = self.fit()
+        self.stage["where"] = "after training, while scoring"
         self.model.load_state_dict(best["state"])
         result = {
             "export": str(self.info["root"]),
@@ -692,6 +708,7 @@ class Trainer:
             "balancing": self.info["balancing"],
             "best_epoch": best["epoch"],
             "epochs_run": len(history),
+            "selected_on": "val" if len(self.data["val"]) else "last epoch (no val images)",
             "history": history,
             "images_per_s": _throughput(history),
             "args": dict(vars(self.args)),
@@ -702,6 +719,7 @@ class Trainer:
         if self.dist.main:
             _print_result(result, self.classes, self.args)
             if self.args.save:
+                self.stage["where"] = "while saving the model"
                 bundle = {
                     "state_dict": best["state"],
                     "classes": self.classes,
@@ -710,7 +728,7 @@ class Trainer:
                     "mean": self.mean,
                     "std": self.std,
                 }
-                torch.save(bundle, self.args.save)
+                _save_atomically(bundle, Path(self.args.save))
         return result
 
     def fit(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -721,6 +739,7 @@ class Trainer:
         has_val = len(self.data["val"]) > 0
         waited = 0
         for epoch in range(args.epochs):
+            self.stage["where"] = f"at epoch {epoch + 1} of {args.epochs}"
             self.sampler.epoch = epoch
             if epoch == 0 and args.dump_shards:
                 _dump_shards(args.dump_shards, self.sampler, dist, len(self.data["val"]))
@@ -774,6 +793,22 @@ def _print_epoch(entry: dict[str, Any], epochs: int) -> None:
     sys.stdout.flush()
 
 
+def _save_atomically(bundle: dict[str, Any], path: Path) -> None:
+    """torch.save to a temporary file renamed into place: an interrupted save leaves no
+    half-written model behind."""
+    import torch
+
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(bundle, tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise RetrainError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+
+
 def _snapshot(model: Any) -> dict[str, Any]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
@@ -803,15 +838,23 @@ def _throughput(history: list[dict[str, Any]]) -> float | None:
 
 
 def _print_result(result: dict[str, Any], classes: list[str], args: argparse.Namespace) -> None:
+    kept = f"best epoch {result['best_epoch']} of {result['epochs_run']}"
+    if "val" not in result:  # nothing to select on: say so rather than pretend
+        n = result["epochs_run"]
+        kept = f"no val split to select on, so the last epoch ({n} of {n}) is kept,"
     print(
-        f"best epoch {result['best_epoch']} of {result['epochs_run']} on {result['device']} "
-        f"x{result['world_size']}, {result['images_per_s']} training images/s, "
-        f"balancing: {result['balancing']}"
+        f"{kept} on {result['device']} x{result['world_size']}, "
+        f"{result['images_per_s']} training images/s, balancing: {result['balancing']}"
     )
     titles = {"val": "validation", "test": "test", "eval": f"held-out set {args.eval_manifest}"}
     for name, title in titles.items():
         if name in result:
             print_metrics(title, result[name], classes)
+    if "test" not in result:
+        print(
+            "no test split to score: no test accuracy"
+            + ("" if "eval" in result else " (score a held-out set with --eval-manifest)")
+        )
     if args.report:
         Path(args.report).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
@@ -930,9 +973,11 @@ def apply_defaults(args: argparse.Namespace) -> None:
         args.lr = 0.05 if args.optimizer == "sgd" else 2e-3
     if args.weight_decay is None:
         args.weight_decay = 5e-4 if args.optimizer == "sgd" else 0.05
-    for name in ("epochs", "batch_size", "width"):
+    for name in ("epochs", "batch_size", "width", "threads"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise RetrainError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.workers is not None and args.workers < 0:
+        raise RetrainError("--workers must be at least 0")
     if not 0 <= args.dropout < 1 or not 0 <= args.label_smoothing < 1:
         raise RetrainError("--dropout and --label-smoothing must be in [0, 1)")
 
@@ -945,8 +990,8 @@ def main(argv: list[str] | None = None) -> int:
     except RetrainError as exc:
         print(f"retrain: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("retrain: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"retrain: {exc or 'interrupted'}", file=sys.stderr)
         return 130
     return 0
 

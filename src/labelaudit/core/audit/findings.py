@@ -163,8 +163,9 @@ def _duplicate_findings(summary: dict[str, Any]) -> list[Finding]:
             Finding(
                 "duplicates",
                 "high" if conflict else "low",
-                f"{exact['images']} images are exact copies of another ({exact['groups']} "
-                f"groups); {conflict} groups carry different labels for the same picture.",
+                f"{exact['images']} images are exact copies of another "
+                f"({_count(exact['groups'], 'group')}); groups with different labels for the same "
+                f"picture: {conflict}.",
                 "Copies with different labels are certain label errors: settle one label. Keep "
                 "one copy of each in the export, or copies leak between train and test splits "
                 "(scans already keep them in one fold).",
@@ -176,14 +177,19 @@ def _duplicate_findings(summary: dict[str, Any]) -> list[Finding]:
             Finding(
                 "duplicates",
                 "medium" if near["conflicting_label_groups"] else "low",
-                f"{near['images']} images fall into {near['groups']} groups of near-duplicates "
-                f"(exact copies included); {near['conflicting_label_groups']} groups mix labels.",
+                f"{near['images']} images fall into {_count(near['groups'], 'group')} of "
+                f"near-duplicates (exact copies included); "
+                f"groups that mix labels: {near['conflicting_label_groups']}.",
                 "Look at the groups (review type near_duplicate: 'labelaudit config PROJECT "
                 "review_issue_types label,near_duplicate'); keep one image per group when "
                 "splitting train and test.",
             )
         )
     return found
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _outlier_finding(summary: dict[str, Any]) -> Finding | None:

@@ -50,6 +50,8 @@ class ScanRequest:
 
     def audit_options(self) -> AuditOptions:
         """The audit's options, checked before anything trains or is stored."""
+        if self.pred_probs is None and self.config.folds < 2:  # the default size comes from it
+            raise InputError(f"--folds must be at least 2, got {self.config.folds}")
         size = self.min_class_size if self.min_class_size is not None else self.config.folds
         if size < 1:
             raise InputError(f"--min-class-size must be at least 1, got {size}")

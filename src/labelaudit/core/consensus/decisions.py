@@ -50,8 +50,13 @@ def format_class(name: str) -> str:
     return CLASS_PREFIX + name if name in RESERVED or name.startswith(CLASS_PREFIX) else name
 
 
-def parse_decision(text: str, class_names: Sequence[str]) -> Decision:
-    """Parse ``keep``, ``drop``, ``unsure``, ``class:NAME`` or a class name (exact, after NFC)."""
+def parse_decision(
+    text: str, class_names: Sequence[str], *, accepted: Sequence[str] = RESERVED
+) -> Decision:
+    """Parse ``keep``, ``drop``, ``unsure``, ``class:NAME`` or a class name (exact, after NFC).
+
+    ``accepted`` are the words the caller takes (a lead's decision: keep and drop); the error for
+    an unknown class offers only those."""
     raw = nfc(text.strip())
     if raw in RESERVED:
         return Decision(raw)
@@ -61,6 +66,6 @@ def parse_decision(text: str, class_names: Sequence[str]) -> Decision:
     shown = ", ".join(format_class(c) for c in class_names[:20])
     more = ", ..." if len(class_names) > 20 else ""
     raise InputError(
-        f"unknown class {text.strip()!r}: expected keep, drop, unsure or a class name "
+        f"unknown class {text.strip()!r}: expected {', '.join(accepted)} or a class name "
         f"({shown}{more})"
     )

@@ -12,6 +12,11 @@ shared rule first, the same for every method:
   agreement below ``min_agreement`` (``agree * den < num * n``, integers), or on a consensus
   quality below ``min_quality``.
 
+A tie has no consensus, whatever the method: its decision is ``NO_DECISION`` and its agreement
+and quality are the share of the most voted option (at most 1/2), so a method that breaks the tie
+(Dawid-Skene, CROWDLAB) cannot make it look settled; its pick stays in ``method_label``. Every item
+the rule sends to the lead gets one ``lead_reason``, the first that applies of ``LEAD_RULES``.
+
 Whether an item has *enough* votes for a consensus (``votes_required``) is decided by the image
 states, not here.
 """
@@ -28,6 +33,13 @@ from labelaudit.core.consensus.decisions import DROP_CODE, NO_DECISION
 from labelaudit.core.errors import InputError
 
 METHODS = ("majority", "crowdlab", "dawid-skene")
+TIE = "tie"
+DROP_VS_RELABEL = "drop vs relabel"
+LOW_AGREEMENT = "low agreement"
+LOW_QUALITY = "low consensus quality"
+LEAD_RULES = (TIE, DROP_VS_RELABEL, LOW_AGREEMENT, LOW_QUALITY)  # in this order of precedence
+NO_ANNOTATOR_LEFT = "no annotator left"  # set by the image states, not by this rule
+REASON_DTYPE = f"<U{max(map(len, (*LEAD_RULES, NO_ANNOTATOR_LEFT)))}"
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,8 @@ class ConsensusResult:
     n_votes: np.ndarray  # int64 (N,), non-abstaining votes
     agree: np.ndarray  # int64 (N,), votes equal to the decision
     needs_lead: np.ndarray  # bool (N,), the shared rule (before votes_required)
+    lead_reason: np.ndarray  # REASON_DTYPE (N,): the LEAD_RULES entry where needs_lead, else ""
+    method_label: np.ndarray  # int64 (N,): the method's own pick, also on a tie (see above)
     annotator_quality: np.ndarray  # float64 (M,)
     method: str  # the method that ran (crowdlab may fall back to majority)
     notes: list[str] = field(default_factory=list)
@@ -137,6 +151,14 @@ def class_consensus(
     raise InputError(f"unknown consensus method {method!r}: use {', '.join(METHODS)}")
 
 
+def _first_reason(rules: list[np.ndarray]) -> np.ndarray:
+    """REASON_DTYPE (N,): the first ``LEAD_RULES`` entry whose mask holds, "" where none."""
+    reason = np.full(rules[0].shape, "", dtype=REASON_DTYPE)
+    for name, mask in reversed(list(zip(LEAD_RULES, rules, strict=True))):
+        reason[mask] = name
+    return reason
+
+
 def consensus(
     votes: VoteMatrix,
     *,
@@ -154,32 +176,40 @@ def consensus(
     counts = votes.counts()
     n = counts.sum(axis=1)
     n_drop = counts[:, k]
-    n_class = n - n_drop
     found = class_consensus(votes, method=method, pred_probs=pred_probs)
     rows = np.arange(votes.n_items)
-    class_label = found.label
-    class_count = np.where(class_label >= 0, counts[rows, np.maximum(class_label, 0)], 0)
+    class_count = np.where(found.label >= 0, counts[rows, np.maximum(found.label, 0)], 0)
     drop_wins = (n_drop > 0) & (n_drop > class_count)
-    decision = np.where(drop_wins, DROP_CODE, class_label).astype(np.int64)
-    decision[n == 0] = NO_DECISION
-    code = np.where(decision == DROP_CODE, k, np.maximum(decision, 0))
-    agree = np.where(n > 0, counts[rows, code], 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = agree / np.maximum(n, 1)
-    quality = np.where(drop_wins | (n_class == 0), share, found.quality)
-    quality = np.where(n > 0, quality, np.nan)
+    picked = np.where(drop_wins, DROP_CODE, found.label).astype(np.int64)
+    picked[n == 0] = NO_DECISION
     top_two = -np.sort(-np.pad(counts, ((0, 0), (0, 1))), axis=1)[:, :2]
     tie = (n > 0) & (top_two[:, 0] == top_two[:, 1])
-    below = agree * min_agreement.denominator < min_agreement.numerator * n
-    low_quality = np.nan_to_num(quality, nan=0.0) < min_quality
-    conflict = (n_drop > 0) & (n_class > 0)
-    needs_lead = (n > 0) & (tie | below | low_quality | conflict)
+    decision = np.where(tie, NO_DECISION, picked).astype(np.int64)
+    code = np.where(picked == DROP_CODE, k, np.maximum(picked, 0))
+    agree = np.where(n > 0, np.where(tie, top_two[:, 0], counts[rows, code]), 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = agree / np.maximum(n, 1)
+    by_counts = tie | drop_wins | (n_drop == n)  # no class decision of the method's to score
+    quality = np.where(n > 0, np.where(by_counts, share, found.quality), np.nan)
+    n_class = n - n_drop
+    rules = (
+        tie,
+        (n_drop > 0) & (n_class > 0),
+        agree * min_agreement.denominator < min_agreement.numerator * n,
+        np.nan_to_num(quality, nan=0.0) < min_quality,
+    )
+    reason = _first_reason([(n > 0) & r for r in rules])
+    method_label = picked.copy()
+    if found.method == "majority":
+        method_label[tie] = NO_DECISION  # the lowest class index is no pick
     return ConsensusResult(
         decision=decision,
         quality=quality.astype(np.float64),
         n_votes=n.astype(np.int64),
         agree=agree.astype(np.int64),
-        needs_lead=needs_lead,
+        needs_lead=reason != "",
+        lead_reason=reason,
+        method_label=method_label,
         annotator_quality=found.annotator_quality,
         method=found.method,
         notes=found.notes,

@@ -15,13 +15,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core.consensus import annotators as reg
-from labelaudit.core.consensus.decisions import DROP, KEEP, LABEL, UNSURE, Decision, parse_decision
+from labelaudit.core.consensus.decisions import (
+    DROP,
+    KEEP,
+    LABEL,
+    UNSURE,
+    Decision,
+    format_class,
+    parse_decision,
+)
+from labelaudit.core.consensus.image_refs import ImageRef, load_images
 from labelaudit.core.consensus.tables import WITHDRAW
-from labelaudit.core.consensus.votes import ImageRef, class_ids, load_images, new_id
+from labelaudit.core.consensus.votes import class_ids, new_id
 from labelaudit.core.errors import InputError
 from labelaudit.core.store.auditlog import log_action
 from labelaudit.core.store.engine import Store
-from labelaudit.core.store.schema import decisions
+from labelaudit.core.store.schema import classes, decisions
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,20 @@ def _current_decision_id(conn: Connection, image_id: int) -> str | None:
     ).scalar()
 
 
+def current_decision(store: Store, image_id: int) -> str | None:
+    """The image's current lead decision as typed on the CLI (a class or drop), None if none."""
+    with store.read() as conn:
+        decision_id = _current_decision_id(conn, int(image_id))
+        if decision_id is None:
+            return None
+        kind, class_name = conn.execute(
+            sa.select(decisions.c.kind, classes.c.name)
+            .select_from(decisions.outerjoin(classes, decisions.c.class_id == classes.c.id))
+            .where(decisions.c.id == decision_id)
+        ).one()
+    return DROP if kind == DROP or class_name is None else format_class(class_name)
+
+
 def _lead_decision(dec: Decision, image: ImageRef) -> tuple[str, str | None]:
     """(kind label | drop, class name) of a lead's decision; keep is the given class."""
     if dec.kind == UNSURE:
@@ -82,7 +105,11 @@ def resolve_in(
     who = reg.require_lead(conn, lead)
     image = load_images(conn, [image_id])[int(image_id)]
     cids = class_ids(conn)
-    dec = decision if isinstance(decision, Decision) else parse_decision(decision, sorted(cids))
+    dec = (
+        decision
+        if isinstance(decision, Decision)
+        else parse_decision(decision, sorted(cids), accepted=(KEEP, DROP))
+    )
     kind, class_name = _lead_decision(dec, image)
     record = DecisionRecord(
         decision_id, who.name, image.id, image.path, kind, class_name, None, True

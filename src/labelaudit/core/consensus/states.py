@@ -4,8 +4,10 @@ See ``review`` for the state definitions. Everything here is numpy over all imag
 
 An image that still lacks votes goes to the lead ("no annotator left") once it has a current vote
 and every registered non-lead annotator has voted on it (``unsure`` included): nobody is left who
-could bring it to ``votes_required``. A lead's vote counts toward ``votes_required`` like any
-vote, but leads are not counted as annotators still to vote, since a lead can resolve directly.
+could bring it to ``votes_required``. Its reason is "tie" instead when its votes are tied, so an
+empty consensus label always comes with the reason "tie". A lead's vote counts toward
+``votes_required`` like any vote, but leads are not counted as annotators still to vote, since
+a lead can resolve directly.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ import numpy as np
 
 from labelaudit.core import issues_types as it
 from labelaudit.core.consensus.decisions import DROP_CODE, LABEL, NO_DECISION
-from labelaudit.core.consensus.methods import ConsensusResult, consensus
+from labelaudit.core.consensus.methods import (
+    NO_ANNOTATOR_LEFT,
+    REASON_DTYPE,
+    TIE,
+    ConsensusResult,
+    consensus,
+)
 from labelaudit.core.consensus.review import STATE_DTYPE, ReviewData, vote_matrix
 from labelaudit.core.consensus.tables import KIND_CODES
 from labelaudit.core.dataset.catalog import STATUS_CODES
-
-DISAGREEMENT = "disagreement"  # the shared rule of ``methods``
-NO_ANNOTATOR_LEFT = "no annotator left"
-LEAD_REASONS = (DISAGREEMENT, NO_ANNOTATOR_LEFT)
-REASON_DTYPE = f"<U{max(map(len, LEAD_REASONS))}"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Review:
     lead_decision: np.ndarray  # int64 (N,): class index, DROP_CODE or NO_DECISION
     lead_ids: np.ndarray  # int64 (N,): the deciding lead's annotator id, -1 where none
     lead_reason: np.ndarray  # REASON_DTYPE (N,): why a needs_lead image waits, else ""
+    # (methods.LEAD_RULES or "no annotator left")
 
     @property
     def image_ids(self) -> np.ndarray:
@@ -79,6 +83,18 @@ def _annotators_left(data: ReviewData) -> np.ndarray:
     return non_lead.size - voted
 
 
+def _stale(data: ReviewData) -> np.ndarray:
+    """bool (N,): images holding stale votes or a stale lead decision."""
+    votes, decisions = data.votes.stale_image_ids, data.decisions.stale_image_ids
+    return _images_with(data, votes) | _images_with(data, decisions)
+
+
+def in_review_mask(data: ReviewData) -> np.ndarray:
+    """bool (N,): flagged by the latest scan, put into review, voted on, or gone stale."""
+    has_vote = _images_with(data, data.votes.image_ids)
+    return data.flagged | data.requested | has_vote | _stale(data)
+
+
 def _suggestion_note(data: ReviewData, use: np.ndarray) -> str | None:
     """CROWDLAB counts the model once through pred_probs; a vote cast with the model's
     suggestion shown may copy it and count it again."""
@@ -111,10 +127,8 @@ def compute_review(
         result.notes.append(note)
     lead_decision, lead_ids = _lead_decisions(data)
     has_vote = _images_with(data, data.votes.image_ids)  # any current vote, unsure included
-    stale = _images_with(data, data.votes.stale_image_ids) | _images_with(
-        data, data.decisions.stale_image_ids
-    )
-    in_review = data.flagged | data.requested | has_vote | stale
+    stale = _stale(data)
+    in_review = in_review_mask(data)
     enough = result.n_votes >= int(settings["votes_required"])
     state = np.full(len(data.catalog), it.UNFLAGGED, dtype=STATE_DTYPE)
     state[in_review] = it.NEEDS_VOTES
@@ -129,9 +143,8 @@ def compute_review(
     state[lead_decision >= 0] = it.RESOLVED
     state[lead_decision == DROP_CODE] = it.DROPPED
     state[data.catalog.status != STATUS_CODES["ok"]] = it.BROKEN
-    reason = np.full(len(data.catalog), "", dtype=REASON_DTYPE)
-    reason[state == it.NEEDS_LEAD] = DISAGREEMENT
-    reason[stuck & (state == it.NEEDS_LEAD)] = NO_ANNOTATOR_LEFT
+    reason = np.where(state == it.NEEDS_LEAD, result.lead_reason, "").astype(REASON_DTYPE)
+    reason[stuck & (state == it.NEEDS_LEAD) & (result.lead_reason != TIE)] = NO_ANNOTATOR_LEFT
     return Review(data, result, state, in_review, lead_decision, lead_ids, reason)
 
 

@@ -13,30 +13,22 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core.consensus import annotators as reg
 from labelaudit.core.consensus.decisions import KEEP, LABEL, Decision, parse_decision
+from labelaudit.core.consensus.image_refs import ImageRef, load_images
 from labelaudit.core.consensus.tables import RETRACT
 from labelaudit.core.errors import InputError
-from labelaudit.core.paths import to_relpath
 from labelaudit.core.store.auditlog import log_action, os_identity
 from labelaudit.core.store.engine import Store
-from labelaudit.core.store.schema import audit_log, classes, images, review_requests, votes
+from labelaudit.core.store.schema import audit_log, classes, review_requests, votes
 
 CHUNK = 500
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    id: int
-    path: str
-    class_name: str | None  # the given label now
-    status: str  # ok | broken | missing
 
 
 @dataclass(frozen=True)
@@ -73,43 +65,6 @@ def new_id() -> str:
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
-
-
-def load_images(conn: Connection, image_ids: Iterable[int]) -> dict[int, ImageRef]:
-    """The images with these ids; InputError naming the first unknown id."""
-    wanted = sorted(set(int(i) for i in image_ids))
-    found: dict[int, ImageRef] = {}
-    for part in _chunks(wanted):
-        rows = conn.execute(
-            sa.select(images.c.id, images.c.path, classes.c.name, images.c.status)
-            .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
-            .where(images.c.id.in_(part))
-        )
-        for r in rows:
-            found[int(r.id)] = ImageRef(int(r.id), r.path, r.name, r.status)
-    missing = [i for i in wanted if i not in found]
-    if missing:
-        raise InputError(f"unknown image id {missing[0]}")
-    return found
-
-
-def image_by_path(conn: Connection, relpath: str) -> ImageRef:
-    """The image stored under ``relpath`` (the stored, normalised form); InputError if none."""
-    row = conn.execute(
-        sa.select(images.c.id, images.c.path, classes.c.name, images.c.status)
-        .select_from(images.outerjoin(classes, images.c.class_id == classes.c.id))
-        .where(images.c.path == relpath)
-    ).first()
-    if row is None:
-        raise InputError(f"no image {relpath!r} in the project")
-    return ImageRef(int(row.id), row.path, row.name, row.status)
-
-
-def image_for_path(store: Store, image_root: Path, text: str) -> ImageRef:
-    """The image a user named by a path relative to the image root, or absolute under it."""
-    relpath = to_relpath(text, image_root)
-    with store.read() as conn:
-        return image_by_path(conn, relpath)
 
 
 def class_ids(conn: Connection) -> dict[str, int]:
@@ -161,14 +116,16 @@ def _reuse_problem(vote_id: str, stored: StoredVote | None, wanted: StoredVote) 
 def request_review(
     conn: Connection, image_ids: Iterable[int], *, reason: str, annotator_id: int | None = None
 ) -> list[int]:
-    """Put images without any review request into review; returns the ids added."""
+    """Record a review request of ``reason`` for the images without one (an image a lead adds
+    after someone voted on it gets its 'lead' request too: the export treats those as
+    flagged); returns the ids added."""
     wanted = sorted(set(int(i) for i in image_ids))
     have: set[int] = set()
     for part in _chunks(wanted):
         have.update(
             conn.execute(
                 sa.select(review_requests.c.image_id)
-                .where(review_requests.c.image_id.in_(part))
+                .where(review_requests.c.image_id.in_(part), review_requests.c.reason == reason)
                 .distinct()
             ).scalars()
         )
@@ -386,16 +343,31 @@ def retract_vote(store: Store, *, annotator: str, vote_id: str) -> None:
     store.write(lambda conn: retract_votes_in(conn, annotator, [vote_id]))
 
 
+def _in_review(store: Store, image_ids: Sequence[int]) -> set[int]:
+    """Those of ``image_ids`` already in review (flagged, requested, voted on or stale)."""
+    from labelaudit.core.consensus.review import load_review
+    from labelaudit.core.consensus.states import in_review_mask
+
+    data = load_review(store, with_paths=False)
+    ids = np.asarray(image_ids, dtype=np.int64)
+    pos, found = data.image_index(ids)
+    return set(ids[found & in_review_mask(data)[pos]].tolist())
+
+
 def add_to_review(store: Store, image_ids: Sequence[int], *, lead: str) -> list[int]:
     """Put images into review by hand; ``lead`` must be a registered lead (the actor logged).
 
-    Returns the ids that were not yet in review. Logged once with the count.
+    Every image gets a review request (it stays in review should a new scan stop flagging it).
+    Returns the ids that were not in review before (not flagged, requested, voted on or stale).
+    Logged once with the count.
     """
+    already = _in_review(store, image_ids)
 
     def apply(conn: Connection) -> list[int]:
         lead_row = reg.require_lead(conn, lead)
         load_images(conn, image_ids)
-        added = request_review(conn, image_ids, reason="lead", annotator_id=lead_row.id)
+        requested = request_review(conn, image_ids, reason="lead", annotator_id=lead_row.id)
+        added = [i for i in requested if i not in already]
         log_action(
             conn,
             "review_add",

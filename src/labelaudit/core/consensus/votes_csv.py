@@ -27,8 +27,8 @@ from sqlalchemy.engine import Connection
 
 from labelaudit.core.consensus import annotators as reg
 from labelaudit.core.consensus.decisions import Decision, format_class, parse_decision
+from labelaudit.core.consensus.image_refs import ImageRef
 from labelaudit.core.consensus.votes import (
-    ImageRef,
     VoteRequest,
     _resolve_decision,
     cast_votes_in,
@@ -90,6 +90,8 @@ def _vote_id(text: str, content: tuple[str, ...], seen: dict[tuple[str, ...], in
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a CSV file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -111,6 +113,8 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise InputError(f"{path} is not UTF-8 text") from None
     except csv.Error as exc:
         raise InputError(f"{path}: not a valid CSV file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _images_by_path(conn: Connection, paths: Iterable[str]) -> dict[str, ImageRef]:

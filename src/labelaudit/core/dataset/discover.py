@@ -24,6 +24,19 @@ from labelaudit.core.paths import (
     normalize_relpath,
 )
 
+# A manifest's ``split`` values, case-insensitive, stored as train, val or test (the names an export
+# writes). Anything else refuses the whole manifest: a typo would otherwise surface only at export.
+SPLIT_ALIASES = {
+    "train": "train",
+    "training": "train",
+    "val": "val",
+    "valid": "val",
+    "validation": "val",
+    "dev": "val",
+    "test": "test",
+    "testing": "test",
+}
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -180,14 +193,14 @@ def read_manifest(
                     f"{', '.join(sorted(missing))}; found: {', '.join(header) or 'nothing'})"
                 )
             reader.fieldnames = header
-            rows = list(reader)
+            rows = [(reader.line_num, row) for row in reader]
         except (csv.Error, UnicodeDecodeError) as exc:
             raise InputError(f"the manifest {manifest} is not a readable CSV file: {exc}") from None
+    splits = _manifest_splits(manifest, rows)
     seen: set[str] = set()
-    for row in rows:
+    for (_, row), split in zip(rows, splits, strict=True):
         raw_path = (row.get("path") or "").strip()
         label = nfc((row.get("label") or "").strip())
-        split = (row.get("split") or "").strip() or None
         try:
             rel = normalize_relpath(raw_path)
         except InputError:
@@ -216,3 +229,24 @@ def read_manifest(
         found.labels.add(label)
         found.candidates.append(Candidate(rel, label, split, disk))
     return found
+
+
+def _manifest_splits(manifest: Path, rows: list[tuple[int, dict[str, str]]]) -> list[str | None]:
+    """Each row's split as train, val or test (None: empty). An unknown value refuses the whole
+    manifest in one line naming its first line, so nothing is imported with a typo."""
+    out: list[str | None] = []
+    bad: list[tuple[int, str]] = []
+    for line, row in rows:
+        value = (row.get("split") or "").strip()
+        split = SPLIT_ALIASES.get(value.lower()) if value else None
+        if value and split is None:
+            bad.append((line, value))
+        out.append(split)
+    if bad:
+        line, value = bad[0]
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        raise InputError(
+            f"the manifest {manifest}, line {line}: unknown split {value!r}{more}; use train, val "
+            "or test (also training, valid, validation, dev, testing); nothing imported"
+        )
+    return out

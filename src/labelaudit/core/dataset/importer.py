@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from labelaudit.core.dataset.discover import Candidate, Discovery
 from labelaudit.core.dataset.inspect import FileFacts, InspectOptions, check_options, inspect_file
-from labelaudit.core.dataset.problems import FILE_PROBLEMS, Problem
+from labelaudit.core.dataset.problems import FILE_PROBLEMS, LABEL_PROBLEMS, Problem
 from labelaudit.core.dataset.publish import ExistingImage, Publish
 from labelaudit.core.dataset.source import ImportSource, write_source
 from labelaudit.core.progress import NullProgress, Progress
@@ -340,16 +340,19 @@ def _stage_row(
 def _relabel_row(
     cand: Candidate, row: ExistingImage, label_problem: Problem | None
 ) -> dict[str, Any]:
-    file_problem = (
-        row.problem if row.problem not in (None, "empty_label", "unknown_label") else None
-    )
-    problem = file_problem or (label_problem.reason if label_problem else None)
+    problem: str | None = None
+    detail: str | None = None
+    if row.problem is not None and row.problem not in LABEL_PROBLEMS:  # the file's own problem
+        problem, detail = row.problem, row.problem_detail
+    elif label_problem is not None:
+        problem, detail = label_problem.reason, label_problem.detail
     return {
         "b_id": row.id,
         "b_label": cand.label,
         "b_split": cand.split,
         "b_status": "broken" if problem else "ok",
         "b_problem": problem,
+        "b_problem_detail": detail,
         "old_label": row.label,
         "was_missing": row.status == "missing",
         "path": cand.path,

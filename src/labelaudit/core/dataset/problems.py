@@ -16,11 +16,14 @@ REASONS: dict[str, str] = {
     "symlink_outside_root": "symbolic link pointing outside the image root",
     "missing_file": "listed in the manifest but not found",
     "empty_label": "empty label",
-    "unknown_label": "label not among the allowed classes",
+    "unknown_label": "label not among the allowed classes (--classes)",
     "no_label": "image directly in the root folder, not in a class folder",
     "bad_filename": "file name is not valid UTF-8",
     "name_clash": "path equal to another after Unicode normalisation",
 }
+
+# Problems of a label, not of the file: the image has no class and is reported as unlabelled.
+LABEL_PROBLEMS = frozenset({"empty_label", "unknown_label"})
 
 # Problems of a file that exists: the image is kept in the store as ``broken`` with this reason.
 FILE_PROBLEMS = frozenset(

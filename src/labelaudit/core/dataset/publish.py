@@ -73,9 +73,9 @@ class Publish:
                 .order_by(staged.path),
             )
         ).rowcount
-        updated = self._apply_updates(conn, class_ids, now)
+        updated, relabelled_by_update = self._apply_updates(conn, class_ids, now)
         restored = sum(1 for r in self.relabels if r["was_missing"])
-        relabelled = self._apply_relabels(conn, class_ids, now)
+        relabelled = self._apply_relabels(conn, class_ids, now) + relabelled_by_update
         self._mark_missing(conn, now)
         self._mark_changed(conn, now)
         self._record_problems(conn)
@@ -106,7 +106,11 @@ class Publish:
             log_action(conn, "add_class", target=name)
         return known
 
-    def _apply_updates(self, conn: Connection, class_ids: dict[str, int], now: float) -> int:
+    def _apply_updates(
+        self, conn: Connection, class_ids: dict[str, int], now: float
+    ) -> tuple[int, int]:
+        """(updated, relabelled): a file moved into another class folder changes its given
+        label, and that is counted as such, never only as a move."""
         rows = conn.execute(
             sa.select(import_staging).where(
                 import_staging.c.import_id == self.import_id,
@@ -115,6 +119,7 @@ class Publish:
         ).mappings()
         by_id = {r.id: (path, r) for path, r in self.existing.items()}
         params = []
+        relabelled = 0
         for r in rows:
             old_path, old = by_id[r["image_id"]]
             params.append(
@@ -129,6 +134,7 @@ class Publish:
             if r["action"] == "move":
                 log_action(conn, "move", target=r["path"], details={"from": old_path})
             if old.label != r["label"]:
+                relabelled += 1
                 log_action(
                     conn,
                     "given_label",
@@ -147,7 +153,7 @@ class Publish:
                 ),
                 params,
             )
-        return len(params)
+        return len(params), relabelled
 
     def _apply_relabels(self, conn: Connection, class_ids: dict[str, int], now: float) -> int:
         if not self.relabels:
@@ -159,6 +165,7 @@ class Publish:
                 "b_split": r["b_split"],
                 "b_status": r["b_status"],
                 "b_problem": r["b_problem"],
+                "b_problem_detail": r["b_problem_detail"],
                 "b_now": now,
             }
             for r in self.relabels
@@ -171,6 +178,7 @@ class Publish:
                 split=sa.bindparam("b_split"),
                 status=sa.bindparam("b_status"),
                 problem=sa.bindparam("b_problem"),
+                problem_detail=sa.bindparam("b_problem_detail"),
                 updated_at=sa.bindparam("b_now"),
             ),
             params,

@@ -96,20 +96,56 @@ def choose_source(
     return ImportSource(chosen, allowed)
 
 
-def sample_matches(conn: sa.Connection, root: Path, *, size: int = ROOT_SAMPLE) -> tuple[int, int]:
-    """(matching, sampled): how many of an evenly spread sample of valid images are under
-    ``root`` with their stored sha256."""
+@dataclass(frozen=True)
+class CopyCheck:
+    """How a folder compares with the project's images: stored paths not found there, and
+    sampled files whose bytes differ from the stored sha256."""
+
+    checked: int
+    absent: list[str]
+    sampled: int
+    differing: list[str]
+
+    @property
+    def same(self) -> bool:
+        return not self.absent and not self.differing
+
+    def describe(self) -> str:
+        parts = []
+        if self.absent:
+            parts.append(
+                f"{len(self.absent)} of {self.checked} files are not at their stored paths "
+                f"(e.g. {self.absent[0]})"
+            )
+        if self.differing:
+            parts.append(
+                f"{len(self.differing)} of {self.sampled} sampled files differ from their stored "
+                f"content (e.g. {self.differing[0]})"
+            )
+        return "; ".join(parts) or "the same files"
+
+
+def check_copy(conn: sa.Connection, root: Path, *, size: int = ROOT_SAMPLE) -> CopyCheck:
+    """Compare ``root`` with the project: every image on disk (not marked missing) must be at its
+    stored path, and an evenly spread sample of valid images must have its stored sha256."""
     rows = conn.execute(
-        sa.select(images.c.path, images.c.sha256)
-        .where(images.c.status == "ok", images.c.sha256.isnot(None))
+        sa.select(images.c.path, images.c.sha256, images.c.status)
+        .where(images.c.status != "missing")
         .order_by(images.c.id)
     ).all()
-    sample = rows[:: max(1, len(rows) // size)][:size]
-    matching = 0
+    absent = [path for path, _, _ in rows if not disk_path(root, path).is_file()]
+    gone = set(absent)
+    valid = [(path, sha) for path, sha, status in rows if status == "ok" and sha]
+    sample = valid[:: max(1, len(valid) // size)][:size]
+    differing = []
     for path, sha in sample:
+        if path in gone:
+            continue
         try:
             data = disk_path(root, path).read_bytes()
         except OSError:
+            differing.append(path)
             continue
-        matching += hashlib.sha256(data).hexdigest() == sha
-    return matching, len(sample)
+        if hashlib.sha256(data).hexdigest() != sha:
+            differing.append(path)
+    return CopyCheck(len(rows), absent, len(sample), differing)

@@ -16,8 +16,8 @@ from labelaudit.core.issues_types import NEEDS_LEAD, NEEDS_VOTES, STALE
 SOURCE_LEAD = "lead"
 SOURCE_CONSENSUS = "consensus"
 SOURCE_AUTO_FIX = "auto-fix"
-SOURCE_GIVEN = "given"  # nobody questioned the label
-SOURCE_UNREVIEWED_KEEP = "unreviewed-keep"  # flagged or in review, kept by --unreviewed keep
+SOURCE_GIVEN = "given"  # not flagged, not put into review by a lead, not decided
+SOURCE_UNREVIEWED_KEEP = "unreviewed-keep"  # flagged or lead-requested, kept by --unreviewed keep
 
 # Why an image is left out (empty string: it is exported).
 OUT_BROKEN = "broken"
@@ -40,6 +40,9 @@ class ReviewFacts:
     ``decided`` holds the lead's or the consensus's class (-1 none); ``decided_by`` says which
     ('lead', 'consensus' or ''). ``suggested`` is a project class index (-1 when unknown) and
     ``suggested_prob``/``label_quality`` are NaN for images the scan did not cover.
+    ``lead_requested`` marks images a lead put into review by hand: unsettled, they follow the
+    policy as flagged ones do (an image that is in review only because someone voted on it
+    does not: nothing questioned its label but that vote).
     """
 
     flagged: np.ndarray  # bool (N,): the scan flags an issue type the project reviews
@@ -52,6 +55,7 @@ class ReviewFacts:
     dropped: np.ndarray  # bool (N,): dropped by the lead or the consensus
     n_votes: np.ndarray  # int64 (N,)
     consensus_quality: np.ndarray  # float32 (N,), NaN where none
+    lead_requested: np.ndarray  # bool (N,): a lead put the image into review
 
     @classmethod
     def empty(cls, n: int) -> ReviewFacts:
@@ -67,6 +71,7 @@ class ReviewFacts:
             dropped=np.zeros(n, dtype=bool),
             n_votes=np.zeros(n, dtype=np.int64),
             consensus_quality=np.full(n, np.nan, dtype=np.float32),
+            lead_requested=np.zeros(n, dtype=bool),
         )
 
 
@@ -79,7 +84,7 @@ class FinalLabels:
     source: np.ndarray  # str (N,): SOURCE_* ('' for excluded images)
     excluded: np.ndarray  # str (N,): OUT_* or ''
     unresolved: np.ndarray  # bool (N,): review started but not settled (votes or lead pending)
-    in_review: np.ndarray  # bool (N,): flagged or in review with no lead/consensus decision
+    in_review: np.ndarray  # bool (N,): flagged or lead-requested, no lead/consensus decision
 
     @property
     def included(self) -> np.ndarray:
@@ -98,7 +103,8 @@ def decide_final_labels(
     policy: str,
     auto_fix_threshold: float,
 ) -> FinalLabels:
-    """Apply the rule: lead, else consensus, else ``policy`` for flagged or waiting images.
+    """Apply the rule: lead, else consensus, else ``policy`` for images the scan flagged or a
+    lead put into review. Other images keep their given label, also while waiting for votes.
 
     ``given`` int64 (N,) class index (-1: no label); ``status`` uint8 (N,) catalog status codes
     (0 ok, 1 broken, 2 missing). ``policy`` is keep | exclude-flagged | auto-fix.
@@ -111,7 +117,7 @@ def decide_final_labels(
     by_consensus = facts.decided_by == SOURCE_CONSENSUS
     decided = by_lead | by_consensus
     waiting = np.isin(facts.state, WAITING_STATES) & ~decided
-    in_review = (facts.flagged | waiting) & ~decided & ~facts.dropped
+    in_review = (facts.flagged | facts.lead_requested) & ~decided & ~facts.dropped
     unresolved = waiting & ((facts.n_votes > 0) | (facts.state != NEEDS_VOTES))
 
     # Settled by people: their class, or dropped.
@@ -122,7 +128,8 @@ def decide_final_labels(
     excluded[facts.dropped & by_lead] = OUT_DROPPED_LEAD
     excluded[facts.dropped & ~by_lead] = OUT_DROPPED_CONSENSUS
 
-    # Nobody decided: unflagged images keep their label; flagged or waiting ones follow the policy.
+    # Nobody decided: flagged or lead-requested images follow the policy; the rest keep their
+    # label (a vote alone, e.g. "keep" on an unflagged image, does not put it under the policy).
     open_ = ~decided & ~facts.dropped
     plain = open_ & ~in_review
     final[plain] = given[plain]

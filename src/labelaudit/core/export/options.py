@@ -53,6 +53,8 @@ class ExportOptions:
                 f"--auto-fix-threshold must be between 0 and 1, got {self.auto_fix_threshold}"
             )
         check_split_fractions(self.splits)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"--seed must be >= 0; got {self.seed}")
 
     @property
     def split_names(self) -> tuple[str, ...]:

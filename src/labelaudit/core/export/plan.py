@@ -141,7 +141,11 @@ def _rebalance_and_name(
     """Rebalance the train split, weigh the classes on it as written, and name every file."""
     options, names = plan.options, plan.class_names
     train = split == 0
-    balanced = rebalance(labels[train], mode=options.rebalance, seed=options.seed)
+    source = plan.final.source[rows[train]]
+    decided = (source == lab.SOURCE_LEAD) | (source == lab.SOURCE_CONSENSUS)
+    balanced = rebalance(
+        labels[train], mode=options.rebalance, seed=options.seed, keep_first=decided
+    )
     plan.excluded[rows[train][balanced.left_out]] = lab.OUT_UNDERSAMPLED
     keep = np.ones(rows.size, dtype=bool)
     keep[np.flatnonzero(train)[balanced.left_out]] = False
@@ -232,8 +236,10 @@ def _warn(plan: ExportPlan, train_counts: np.ndarray) -> None:
     empty = [c for c, n in zip(plan.class_names, train_counts) if n == 0]
     if empty:
         plan.warnings.append(f"classes with no training image: {', '.join(empty[:10])}")
-    if plan.review.scan is None and plan.options.unreviewed != "keep":
-        plan.warnings.append("no finished scan: no image is flagged, so nothing is auto-fixed")
+    _warn_empty_splits(plan)
+    no_scan = _no_scan_warning(plan)
+    if no_scan:
+        plan.warnings.append(no_scan)
     if plan.straddling:
         plan.warnings.append(
             f"{plan.straddling} duplicate groups straddle the imported splits (--keep-splits): "
@@ -244,3 +250,38 @@ def _warn(plan: ExportPlan, train_counts: np.ndarray) -> None:
         plan.warnings.append(
             f"{len(beyond)} class/split counts miss their share by more than expected"
         )
+
+
+def _warn_empty_splits(plan: ExportPlan) -> None:
+    """An empty val or test split, or a class missing from one, makes its score mean little."""
+    per_split = {name: np.zeros(len(plan.class_names), dtype=np.int64) for name in plan.split_names}
+    for e in plan.entries:
+        if e.repeat == 1:
+            per_split[e.split][e.label] += 1
+    for name, counts in list(per_split.items())[1:]:  # train's empty classes are reported above
+        if counts.sum() == 0:
+            use = "to select the best epoch on" if name == "val" else "to score"
+            plan.warnings.append(
+                f"the {name} split is empty (too few images for its share): retraining has no "
+                f"{name} images {use}"
+            )
+            continue
+        absent = [plan.folders[c] for c, n in zip(plan.class_names, counts) if n == 0]
+        if absent:
+            plan.warnings.append(f"classes with no {name} image: {', '.join(absent[:10])}")
+
+
+def _no_scan_warning(plan: ExportPlan) -> str:
+    """What the policy cannot do without a scan (nothing is flagged), in its own words."""
+    policy = plan.options.unreviewed
+    if plan.review.scan is not None or policy == "keep":
+        return ""
+    requested = int(plan.final.in_review.sum())
+    if policy == "exclude-flagged":
+        text = "no finished scan: no image is flagged, so nothing is left out for review"
+        extra = f" except the {requested} images a lead put into review and nobody settled"
+    else:
+        text = "no finished scan: no image is flagged and nothing is suggested, so nothing is "
+        text += "auto-fixed"
+        extra = f"; the {requested} images a lead put into review and nobody settled are left out"
+    return text + extra if requested else text

@@ -32,9 +32,15 @@ class Rebalanced:
     repeat_number: np.ndarray
 
 
-def rebalance(labels: np.ndarray, *, mode: str, seed: int) -> Rebalanced:
+def rebalance(
+    labels: np.ndarray, *, mode: str, seed: int, keep_first: np.ndarray | None = None
+) -> Rebalanced:
     """Oversample minority classes up to the largest, or undersample majority classes down to
-    the smallest non-empty one. ``labels`` int64 (T,): class index of each train row."""
+    the smallest non-empty one. ``labels`` int64 (T,): class index of each train row.
+
+    ``keep_first`` bool (T,) marks rows people decided (a lead or a consensus): undersampling
+    leaves out the other rows of a class first, so the team's work is the last thing dropped.
+    """
     t = labels.shape[0]
     none = Rebalanced(np.zeros(t, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
     if mode == "none" or t == 0:
@@ -45,7 +51,8 @@ def rebalance(labels: np.ndarray, *, mode: str, seed: int) -> Rebalanced:
     if mode == "oversample":
         return _oversample(labels, counts, present, rng)
     if mode == "undersample":
-        return _undersample(labels, counts, present, rng)
+        protected = np.zeros(t, bool) if keep_first is None else np.asarray(keep_first, bool)
+        return _undersample(labels, counts, present, rng, protected)
     raise ValueError(f"unknown rebalance mode {mode!r}")
 
 
@@ -74,14 +81,21 @@ def _oversample(
 
 
 def _undersample(
-    labels: np.ndarray, counts: np.ndarray, present: np.ndarray, rng: np.random.Generator
+    labels: np.ndarray,
+    counts: np.ndarray,
+    present: np.ndarray,
+    rng: np.random.Generator,
+    protected: np.ndarray,
 ) -> Rebalanced:
     target = int(counts[present].min())
     left_out = np.zeros(labels.size, dtype=bool)
     for c in present:
         members = np.flatnonzero(labels == c)
         if members.size > target:
-            left_out[rng.choice(members, size=members.size - target, replace=False)] = True
+            # A seeded shuffle, then unprotected rows first (stable: the shuffle decides ties).
+            shuffled = members[rng.permutation(members.size)]
+            order = shuffled[np.argsort(protected[shuffled], kind="stable")]
+            left_out[order[: members.size - target]] = True
     return Rebalanced(left_out, np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 

@@ -158,12 +158,12 @@ def changes_markdown(plan: ExportPlan, *, created_at: str, project_name: str) ->
         f"{c['repeats']} oversampled repeats)",
         f"- relabelled: {c['relabelled']}",
         f"- left out: {sum(c['excluded'].values())}",
-        f"- unresolved (waiting for votes or a lead, handled by the policy): {c['unresolved']}",
+        f"- unresolved (waiting for votes or a lead): {c['unresolved']}",
     ]
     kept = int((plan.final.source == lab.SOURCE_UNREVIEWED_KEEP).sum())
     if kept:
         lines.append(
-            f"- flagged or in review, kept with the given label (`--unreviewed keep`): {kept}"
+            f"- flagged or put into review, kept with the given label (`--unreviewed keep`): {kept}"
         )
     lines.append("")
     lines += _relabelled(plan, paths)
@@ -226,8 +226,17 @@ def _removed(plan: ExportPlan, paths: list[str]) -> list[str]:
             why = f"exact duplicate of {paths[int(plan.duplicate_of[r])]} (--dedupe keep-one)"
         by = plan.review.who.get(int(r), "") if reason.startswith("dropped") else ""
         label = plan.folder_of(int(plan.final.given[r]))
+        if reason == lab.OUT_UNDERSAMPLED:  # left out after its final label was settled
+            label = _final_label_text(plan, int(r))
         out.append(f"| {_cell(paths[r])} | {_cell(label)} | {_cell(why)} | {_cell(by)} |")
     return [*out, ""]
+
+
+def _final_label_text(plan: ExportPlan, row: int) -> str:
+    """The final label, with the given one where they differ ('dog (given cat)')."""
+    final, given = int(plan.final.final[row]), int(plan.final.given[row])
+    text = plan.folder_of(final)
+    return text if final == given else f"{text} (given {plan.folder_of(given)})"
 
 
 def _unresolved(plan: ExportPlan, paths: list[str]) -> list[str]:
@@ -238,7 +247,8 @@ def _unresolved(plan: ExportPlan, paths: list[str]) -> list[str]:
     out = [
         "## Unresolved",
         "",
-        "Review started but not settled; these images followed the `--unreviewed` policy.",
+        "Review started but not settled. Those the scan flagged or a lead put into review "
+        "followed the `--unreviewed` policy; the others keep their given label.",
         "",
         "| image | state | votes so far | exported as |",
         "| --- | --- | --- | --- |",

@@ -15,13 +15,16 @@ import numpy as np
 import sqlalchemy as sa
 
 from labelaudit.core.audit.results import load_results
+from labelaudit.core.consensus.decisions import LABEL
 from labelaudit.core.consensus.outcome import build_review, outcomes_from
 from labelaudit.core.consensus.states import Review
+from labelaudit.core.consensus.tables import KIND_CODES, KIND_NAMES
 from labelaudit.core.export.labels import ReviewFacts
 from labelaudit.core.store.engine import Store
-from labelaudit.core.store.schema import decisions, scans
+from labelaudit.core.store.schema import decisions, review_requests, scans
 
 SCAN_EXTRAS = ("image_ids", "suggested_prob", "near_dup_group")
+LEAD_REQUEST = "lead"  # review_requests.reason of an image a lead put into review
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ def gather_review(store: Store, image_ids: np.ndarray, *, method: str) -> Review
         dropped=outcome.dropped,
         n_votes=outcome.n_votes,
         consensus_quality=outcome.consensus_quality.astype(np.float32),
+        lead_requested=np.isin(ids, _lead_requested_ids(store)),
     )
     return ReviewContext(
         facts=_facts_on(image_ids, ids, facts),
@@ -138,16 +142,29 @@ def _who_decided(store: Store, review: Review, image_ids: np.ndarray) -> dict[in
             out[row_of[image_id]] = f"{text} ({note})" if note else text
     votes = data.votes
     by_image: dict[int, list[str]] = {}
+    label_code = KIND_CODES[LABEL]
     for a, i, kind, lab in zip(votes.annotator_ids, votes.image_ids, votes.kind, votes.labels):
-        what = (
-            classes[lab] if kind == 0 and 0 <= lab < len(classes) else ("drop", "", "unsure")[kind]
-        )
+        if kind == label_code:
+            what = classes[lab] if 0 <= lab < len(classes) else "?"
+        else:
+            what = KIND_NAMES.get(int(kind), "?")
         by_image.setdefault(int(i), []).append(f"{names.get(int(a), '?')}: {what}")
     for image_id, cast in by_image.items():
         row = row_of.get(image_id)
         if row is not None and row not in out:
             out[row] = "votes " + ", ".join(cast)
     return out
+
+
+def _lead_requested_ids(store: Store) -> np.ndarray:
+    """int64: ids of the images a lead put into review by hand."""
+    with store.read() as conn:
+        found = conn.execute(
+            sa.select(review_requests.c.image_id)
+            .where(review_requests.c.reason == LEAD_REQUEST)
+            .distinct()
+        ).scalars()
+        return np.fromiter((int(i) for i in found), dtype=np.int64)
 
 
 def _lead_notes(store: Store, image_ids: np.ndarray) -> dict[int, str]:

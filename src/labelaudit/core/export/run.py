@@ -7,6 +7,7 @@ audit-log entry), so the project never records an export that is not there.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from labelaudit.core.export.target import (
     clean_leftovers,
     make_temp_folder,
     publish,
+    write_error,
 )
 from labelaudit.core.paths import disk_path
 from labelaudit.core.progress import NullProgress, Progress
@@ -84,16 +86,33 @@ def export_dataset(
         plan.warnings.append(HARDLINK_WARNING)
         progress.message(f"warning: {HARDLINK_WARNING}")
     jobs = _file_jobs(plan, project.image_root)
-    tmp = make_temp_folder(out)
+    try:
+        tmp = make_temp_folder(out)
+    except OSError as exc:
+        raise write_error(out, exc) from None
     try:
         created_at = report.now_iso()
         files = _write_images(plan, jobs, tmp, progress)
         prov = _write_index_files(plan, project, tmp, files, created_at)
         export_id = _record_and_publish(project.store, plan, prov, tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and _writing(exc, out, tmp):
+            raise write_error(out, exc) from None
         raise
     return ExportResult(export_id, out, prov, list(plan.warnings))
+
+
+def _writing(exc: OSError, out: Path, tmp: Path) -> bool:
+    """Whether ``exc`` failed on the export's own folders (not on reading a source image)."""
+    names = [Path(os.path.abspath(os.fsdecode(n))) for n in (exc.filename, exc.filename2) if n]
+    if not names:
+        return exc.errno == errno.ENOSPC
+    aside = f".{out.name}."  # the temporary and the moved-aside old DIR (target.py)
+    return any(
+        p == out or p.is_relative_to(tmp) or (p.parent == out.parent and p.name.startswith(aside))
+        for p in names
+    )
 
 
 def _file_jobs(plan: ExportPlan, image_root: Path) -> list[FileJob]:

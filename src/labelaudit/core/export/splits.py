@@ -14,18 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labelaudit.core.dataset.discover import SPLIT_ALIASES
 from labelaudit.core.errors import InputError
-
-SPLIT_ALIASES = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "dev": "val",
-    "test": "test",
-    "testing": "test",
-}
 
 
 @dataclass(frozen=True)

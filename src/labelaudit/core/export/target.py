@@ -8,6 +8,7 @@ left by a killed export (its process gone) is removed by the next export to the 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from labelaudit.core.errors import InputError
+from labelaudit.core.errors import DiskFullError, InputError, LabelauditError
 from labelaudit.core.paths import overlaps
 
 PROVENANCE = "provenance.json"
@@ -34,6 +35,7 @@ def check_target(out_dir: Path, *, image_root: Path, project_folder: Path, force
             )
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise InputError(f"{out} exists and is not a folder; choose another --out")
+    _check_writable(out)
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise InputError(f"{out} already exists; --force replaces it")
@@ -43,6 +45,25 @@ def check_target(out_dir: Path, *, image_root: Path, project_folder: Path, force
                 "--force only replaces a previous export"
             )
     return out
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse up front when the temporary folder beside ``out`` cannot be made: the nearest
+    existing folder above it must be a writable folder."""
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write {out}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write {out}: {parent} is not writable")
+
+
+def write_error(out: Path, exc: OSError) -> LabelauditError:
+    """A write failure in the user's words: their DIR, not the temporary folder beside it."""
+    if exc.errno == errno.ENOSPC:
+        return DiskFullError(f"cannot write {out}: no space left on the device")
+    return InputError(f"cannot write {out}: {exc.strerror or exc}")
 
 
 def is_previous_export(folder: Path) -> bool:
