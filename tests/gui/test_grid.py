@@ -29,6 +29,10 @@ def test_each_filter_from_the_filter_bar(qtbot, project, make_window) -> None:  
     assert len(grid_paths(window)) == 3
     bar.issue.setCurrentIndex(bar.issue.findData("broken"))
     assert grid_paths(window) == []
+    for name in ("dark", "light", "blurry", "odd_size"):  # image-property issue types
+        assert bar.issue.findData(name) > 0
+    bar.issue.setCurrentIndex(bar.issue.findData("dark"))
+    assert grid_paths(window) == []  # this scan flags labels only
     bar.issue.setCurrentIndex(0)
     bar.given.setCurrentIndex(bar.given.findData(2))
     assert grid_paths(window) == [f"owl/{i:04d}.png" for i in range(4)]
@@ -158,7 +162,7 @@ def test_detail_pane_shows_probabilities_and_neighbours(qtbot, project, make_win
     qtbot.mouseDClick(detail.suggested_strip, Qt.MouseButton.LeftButton, pos=QPoint(10, 30))
     assert window.session.current_row == row  # double-click: in the view, so it goes there
     qtbot.waitUntil(lambda: not detail.busy, timeout=5000)
-    assert detail.title.text().startswith(f"<b>{window.session.data.path(row).split('/')[-1]}")
+    assert detail.title.text() == f"<b>{window.session.data.path(row)}</b>"  # the path, once
 
 
 # The offscreen platform cannot raise a popup or grab the keyboard for it (it still shows).

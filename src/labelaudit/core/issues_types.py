@@ -6,7 +6,21 @@ from __future__ import annotations
 LABEL = 1
 NEAR_DUPLICATE = 2
 OUTLIER = 4
-ISSUE_BITS = {"label": LABEL, "near_duplicate": NEAR_DUPLICATE, "outlier": OUTLIER}
+# Image-property issues (from the import's decode, not the model); bit 128 is the app's "broken".
+DARK = 8
+LIGHT = 16
+BLURRY = 32
+ODD_SIZE = 64
+ISSUE_BITS = {
+    "label": LABEL,
+    "near_duplicate": NEAR_DUPLICATE,
+    "outlier": OUTLIER,
+    "dark": DARK,
+    "light": LIGHT,
+    "blurry": BLURRY,
+    "odd_size": ODD_SIZE,
+}
+IMAGE_PROPERTY_TYPES = ("dark", "light", "blurry", "odd_size")
 
 # Image review states (DESIGN.md section 5).
 UNFLAGGED = "unflagged"

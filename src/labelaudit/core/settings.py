@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core.errors import InputError
+from labelaudit.core.issues_types import ISSUE_BITS
 from labelaudit.core.store.schema import settings as settings_table
 
-ISSUE_TYPES = ("label", "near_duplicate", "outlier")
+ISSUE_TYPES = tuple(ISSUE_BITS)
 
 
 def _parse_bool(text: str) -> bool:

@@ -30,6 +30,14 @@ def _action(
     return action
 
 
+def _show_key(action: QAction) -> None:
+    """Button caption "Keep (K)": the text without its menu accelerator, then the first key."""
+    keys = action.shortcuts()
+    text = action.text().replace("&", "").rstrip("…")
+    key = keys[0].toString(QKeySequence.SequenceFormat.NativeText) if keys else ""
+    action.setIconText(f"{text} ({key})" if key else text)
+
+
 class Actions(QObject):
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
@@ -60,8 +68,13 @@ class Actions(QObject):
         self.zoom_in = _action(w, "Larger tiles", "Ctrl++", "Ctrl+=")
         self.zoom_out = _action(w, "Smaller tiles", "Ctrl+-")
         self.refresh = _action(w, "Refresh", QKeySequence.StandardKey.Refresh)
+        self.legend = _action(w, "Tile &legend…", tip="what the badges on the tiles mean")
         # Scan
         self.scan = _action(w, "Run &scan…")
+        # The vote bar's buttons show their key (a button shows the action's icon text).
+        for action in (self.keep, self.drop, self.unsure, self.next_needing, self.add_review):
+            _show_key(action)
+        self.pick_class.setIconText("Other (C)")  # Undo and Redo: their tooltips show the keys
 
     @property
     def decisions(self) -> list[QAction]:

@@ -12,8 +12,10 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -23,11 +25,12 @@ from PySide6.QtWidgets import (
 from labelaudit.core.consensus.annotators import get_annotator
 from labelaudit.core.errors import LabelauditError
 from labelaudit.core.project import PROJECT_FILE
-from labelaudit.core.views import Filters, noise_matrix
+from labelaudit.core.views import NO_VOTE, SHOWN, Filters, needs_me, noise_matrix
 from labelaudit.gui.actions import Actions
 from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
 from labelaudit.gui.dialogs.new_project_dialog import NewProjectDialog
 from labelaudit.gui.dialogs.scan_dialog import ScanDialog
+from labelaudit.gui.legend import LegendDialog
 from labelaudit.gui.prefs import Prefs
 from labelaudit.gui.review_controls import ReviewControls
 from labelaudit.gui.session import ERROR, INFO, WARNING, ReviewSession
@@ -63,6 +66,7 @@ class MainWindow(QMainWindow):
         self.loader = ThumbLoader(self)
         self.poll_timer = QTimer(self)
         self.scan_dialog: ScanDialog | None = None
+        self.legend_dialog: LegendDialog | None = None
         self._build_ui()
         self._connect()
         self.controls = ReviewControls(self)
@@ -94,7 +98,13 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.detail, 1)
+        # The detail pane scrolls rather than clip its text or force a taller window.
+        self.detail_scroll = QScrollArea()
+        self.detail_scroll.setWidget(self.detail)
+        self.detail_scroll.setWidgetResizable(True)
+        self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        right_layout.addWidget(self.detail_scroll, 1)
         right_layout.addWidget(self.vote_bar)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (self.sidebar, self.tabs, right):
@@ -133,6 +143,8 @@ class MainWindow(QMainWindow):
         review.addActions([a.undo, a.redo])
         view = bar.addMenu("&View")
         view.addActions([a.zoom_in, a.zoom_out, a.refresh])
+        view.addSeparator()
+        view.addAction(a.legend)
         bar.addMenu("&Scan").addAction(a.scan)
         self._fill_recent()
 
@@ -161,7 +173,15 @@ class MainWindow(QMainWindow):
         a.zoom_in.triggered.connect(lambda: self.grid.zoom(1))
         a.zoom_out.triggered.connect(lambda: self.grid.zoom(-1))
         a.refresh.triggered.connect(s.reload)
+        a.legend.triggered.connect(self.show_legend)
         a.scan.triggered.connect(self.open_scan_dialog)
+
+    def show_legend(self) -> LegendDialog:
+        """The tile legend, non-modal so it can stay open beside the grid."""
+        if self.legend_dialog is None:
+            self.legend_dialog = LegendDialog(self)
+        self.legend_dialog.show()
+        return self.legend_dialog
 
     # -- projects -------------------------------------------------------------------------------
     def open_project(self, folder: Path, *, db_url: str | None = None) -> bool:
@@ -253,6 +273,7 @@ class MainWindow(QMainWindow):
         # Counts change in place: the filter controls, the sidebar's selection and scroll stay.
         self.filter_bar.set_classes(data.class_names)
         self.sidebar.class_model.set_stats(data.class_names, stats)
+        self.sidebar.fit_width()
         self.vote_bar.set_classes(data.class_names)
         self.grid.grid_model.shown = self.session.shown
         self.grid.grid_model.stats = stats
@@ -263,7 +284,8 @@ class MainWindow(QMainWindow):
         reveal = not hidden or self.session.is_lead
         self.tabs.setTabEnabled(self.tabs.indexOf(self.noise_panel), reveal)
         self.filter_bar.suggested.setEnabled(reveal)
-        self.actions_.add_review.setEnabled(self.session.is_lead)
+        self._show_lead_actions()
+        self._update_marks()
         self.grid.viewport().update()
         self._update_matrix()
         self._update_title()
@@ -288,6 +310,30 @@ class MainWindow(QMainWindow):
         index = self.session.view_index_of(row)
         if index >= 0:
             self.grid.show_row(row, index)
+        self._update_marks()
+
+    def _update_marks(self) -> None:
+        """The vote bar marks the current image's given and suggested class and my vote."""
+        s, row = self.session, self.session.current_row
+        if s.data is None or not 0 <= row < s.data.n:
+            self.vote_bar.set_marks([], given=-1, suggested=-1, mine=NO_VOTE, lead_final=False)
+            return
+        data = s.data
+        waits = row < s.shown.shape[0] and s.shown[row] == SHOWN["needs lead"]
+        self.vote_bar.set_marks(
+            data.class_names,
+            given=int(data.labels[row]),
+            suggested=int(data.suggested[row]) if s.suggestion_visible(row) else -1,
+            mine=int(data.my_vote[row]),
+            lead_final=bool(waits and s.is_lead),
+        )
+
+    def _show_lead_actions(self) -> None:
+        """Lead-only actions are hidden from annotators, not shown disabled."""
+        lead = self.session.is_lead
+        self.actions_.add_review.setEnabled(lead and self.session.project is not None)
+        self.actions_.add_review.setVisible(lead)
+        self.vote_bar.add_button.setVisible(lead)
 
     def _update_matrix(self) -> None:
         data = self.session.data
@@ -308,12 +354,24 @@ class MainWindow(QMainWindow):
         if data is not None:
             flagged = int(data.flagged.sum())
             scan = f"scan #{data.scan_id}" if data.scan_id else "no scan yet"
-            self.status_label.setText(f"{data.n:,} images · {flagged:,} flagged · {scan}")
+            self.status_label.setText(
+                f"{self._queue_text()}{data.n:,} images · {flagged:,} flagged · {scan}"
+            )
+
+    def _queue_text(self) -> str:
+        """ "my queue: 12 left · lead: 3 waiting · " for the person working, else ""."""
+        shown = self.session.shown
+        if self.session.annotator is None:
+            return ""
+        text = f"my queue: {int(needs_me(shown, is_lead=False).sum()):,} left · "
+        if self.session.is_lead:
+            text += f"lead: {int((shown == SHOWN['needs lead']).sum()):,} waiting · "
+        return text
 
     def _set_review_enabled(self, enabled: bool) -> None:
         for action in (*self.actions_.decisions, self.actions_.scan, self.actions_.who):
             action.setEnabled(enabled)
-        self.actions_.add_review.setEnabled(enabled and self.session.is_lead)
+        self._show_lead_actions()
         self.actions_.close_project.setEnabled(enabled)
         if enabled and self.session.data is not None:
             self.vote_bar.set_classes(self.session.data.class_names)

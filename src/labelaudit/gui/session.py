@@ -106,8 +106,8 @@ class ReviewSession(QObject):
     def set_annotator(self, annotator: Annotator | None) -> None:
         self.annotator = annotator
         self.undo_stack.clear()
-        if self.data is not None and self.project is not None:
-            self.refresh_review()
+        if self.data is not None and self.project is not None and self.refresh_review():
+            self.set_current(self._first_row())  # start where this person's work is
 
     @property
     def is_lead(self) -> bool:
@@ -221,7 +221,7 @@ class ReviewSession(QObject):
             else:
                 self.set_current(int(rows[0]) if rows.size else -1)
         elif self.current_row < 0 and rows.size:
-            self.set_current(int(rows[0]))
+            self.set_current(self._first_row())
 
     def view_index_of(self, row: int) -> int:
         if self.view is None or row < 0:
@@ -253,6 +253,13 @@ class ReviewSession(QObject):
             return False
         self.set_current(int(self.view.rows[target]))
         return True
+
+    def _first_row(self) -> int:
+        """The first image in view order that needs me, else the view's first; -1 if empty."""
+        if self.view is None or len(self.view) == 0:
+            return -1
+        target = next_in_view(self.view, needs_me(self.shown, is_lead=self.is_lead), -1)
+        return int(self.view.rows[max(target, 0)])
 
     def _next_target(self) -> int:
         """The row that should come up after deciding on the current image: the next one that

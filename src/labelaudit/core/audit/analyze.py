@@ -6,7 +6,8 @@ Output arrays use the names documented in ``results.py``.
 
 Classes with fewer than ``min_class_size`` images are too small for cleanlab's per-class
 thresholds: their images get no label-issue flag (``excluded``) and the summary names them.
-Near-duplicate and outlier flags still apply to them.
+Near-duplicate and outlier flags still apply to them. Image-property flags (dark, light, blurry,
+odd_size; ``image_quality``) come from the import's measurements when ``image_properties`` is given.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core import issues_types
-from labelaudit.core.audit import dataset_health, similarity
+from labelaudit.core.audit import dataset_health, image_quality, similarity
 from labelaudit.core.audit import labels as label_checks
 from labelaudit.core.progress import NullProgress, Progress
 
@@ -54,6 +55,7 @@ def audit_predictions(
     options: AuditOptions,
     embeddings: np.ndarray | None = None,
     dup_group: np.ndarray | None = None,
+    image_properties: image_quality.ImageProperties | None = None,
     progress: Progress | None = None,
 ) -> AuditResult:
     """Run cleanlab's label checks, the dataset-level estimates and the similarity checks."""
@@ -82,6 +84,9 @@ def audit_predictions(
     small = (counts > 0) & (counts < options.min_class_size)
     excluded = small[labels]
     per_image["is_label_issue"] &= ~excluded
+    quality = (
+        None if image_properties is None else image_quality.find_image_issues(image_properties)
+    )
     arrays = {
         "image_ids": np.asarray(image_ids, dtype=np.int64),
         "labels": np.asarray(labels, dtype=np.int64),
@@ -96,6 +101,9 @@ def audit_predictions(
     if embeddings is not None:
         arrays["embeddings"] = np.asarray(embeddings, dtype=np.float32)
     summary = _summary(arrays, dataset, found, dup_group, counts, small, class_names, options)
+    if quality is not None:
+        arrays["issue_flags"] |= quality.flags
+        summary["image_quality"] = quality.summary
     return AuditResult(arrays, dataset.pop("class_arrays"), summary, timings)
 
 

@@ -26,7 +26,7 @@ WEAK_MODEL_ACCURACY = 0.6
 
 @dataclass(frozen=True)
 class Finding:
-    topic: str  # labels | overlap | imbalance | small_classes | duplicates | outliers | model
+    topic: str  # a key of TOPIC_WORDS
     severity: str  # high | medium | low | info
     text: str
     advice: str
@@ -205,6 +205,37 @@ def _outlier_finding(summary: dict[str, Any]) -> Finding | None:
     )
 
 
+def _image_quality_finding(summary: dict[str, Any]) -> Finding | None:
+    quality = summary.get("image_quality")
+    if not quality:
+        return None
+    if not quality["measured"]:
+        return Finding(
+            "image_quality",
+            "info",
+            "Image brightness and sharpness were not measured (imported by an older labelaudit).",
+            "Run 'labelaudit import PROJECT --rehash' and scan again to check for dark, "
+            "overexposed, blurry and odd-size images.",
+        )
+    words = {"dark": "dark", "light": "overexposed", "blurry": "blurry", "odd_size": "odd-size"}
+    counts = {name: quality[name] for name in words if quality[name]}
+    if not counts:
+        return None
+    listed = ", ".join(
+        f"{n} {words[name]}" + ("" if words[name] == name else f" ({name})")
+        for name, n in counts.items()
+    )
+    types = ",".join(counts)
+    return Finding(
+        "image_quality",
+        "low",
+        f"Some images look unusable for training: {listed}. These are not label issues.",
+        "Check them (the app's issue filter) and drop the unusable ones. They are not reviewed "
+        f"by default: 'labelaudit config PROJECT review_issue_types label,{types}' puts them "
+        "into review.",
+    )
+
+
 def findings(summary: dict[str, Any], *, kind: str = "cv") -> list[Finding]:
     """Every finding of one scan's summary, most important first."""
     listed = [
@@ -215,6 +246,7 @@ def findings(summary: dict[str, Any], *, kind: str = "cv") -> list[Finding]:
         _small_class_finding(summary),
         *_duplicate_findings(summary),
         _outlier_finding(summary),
+        _image_quality_finding(summary),
     ]
     return [f for f in listed if f is not None]
 
@@ -227,6 +259,7 @@ TOPIC_WORDS = {
     "small_classes": "classes too small to audit",
     "duplicates": "duplicates",
     "outliers": "outliers",
+    "image_quality": "image quality",
 }
 
 

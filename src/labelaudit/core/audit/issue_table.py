@@ -3,7 +3,8 @@
 Order ``quality`` (default): flagged images first (DESIGN.md 5: a label issue, or an issue type the
 project reviews), then by ascending label quality, ties by image id. Order ``path``: the documented
 row order of ``--pred-probs`` .npy files (valid images sorted by path). Without ``all_images`` only
-images with some issue type (label, near_duplicate, outlier) are listed.
+images with some issue type (label, near_duplicate, outlier, dark, light, blurry,
+odd_size) are listed.
 """
 
 from __future__ import annotations

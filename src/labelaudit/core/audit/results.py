@@ -14,7 +14,7 @@ suggested          int64 (N,)      most likely class (argmax of pred_probs)
 suggested_prob     float32 (N,)    its probability
 label_quality      float32 (N,)    cleanlab label-quality score (low = likely wrong)
 is_label_issue     bool (N,)       cleanlab's find_label_issues verdict
-issue_flags        uint8 (N,)      bits of ``issues_types`` (label, near_duplicate, outlier)
+issue_flags        uint8 (N,)      bits of ``issues_types.ISSUE_BITS``
 outlier_score      float32 (N,)    optional; low = atypical
 near_dup_group     int64 (N,)      optional; -1 = none
 embeddings         float32 (N, D)  optional; from one network for all images

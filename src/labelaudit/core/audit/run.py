@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from labelaudit.core.audit import inputs, scan_rows
 from labelaudit.core.audit import labels as label_checks
 from labelaudit.core.audit.analyze import AuditOptions, AuditResult, audit_predictions
+from labelaudit.core.audit.image_quality import ImageProperties
 from labelaudit.core.audit.results import save_arrays, save_class_arrays
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
 from labelaudit.core.errors import Cancelled, InputError, LabelauditError, StoreError
@@ -174,6 +175,9 @@ def _audit(
         options=options,
         embeddings=embeddings,
         dup_group=catalog.dup_group,
+        image_properties=ImageProperties(
+            catalog.brightness, catalog.sharpness, catalog.width, catalog.height
+        ),
         progress=progress,
     )
     timings.update(result.timings)

@@ -7,7 +7,7 @@ Shapes: N = number of images returned, K = number of classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
@@ -33,6 +33,16 @@ class Catalog:
     paths: list[str] | None  # (N,) relative POSIX paths, when asked for
     sha256: list[str | None] | None  # (N,), when asked for
     splits: list[str | None] | None  # (N,) imported split column, when asked for
+    # float32 (N,) image properties from the import (inspect.image_properties), NaN when unknown;
+    # left out (empty), they are all NaN.
+    brightness: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float32))
+    sharpness: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.float32))
+
+    def __post_init__(self) -> None:
+        n = len(self)
+        for name in ("brightness", "sharpness"):
+            if getattr(self, name).shape[0] != n:
+                object.__setattr__(self, name, np.full(n, np.nan, dtype=np.float32))
 
     def __len__(self) -> int:
         return int(self.image_ids.shape[0])
@@ -59,6 +69,8 @@ class Catalog:
             paths=pick(self.paths),
             sha256=pick(self.sha256),
             splits=pick(self.splits),
+            brightness=self.brightness[idx],
+            sharpness=self.sharpness[idx],
         )
 
 
@@ -76,6 +88,8 @@ def load_catalog(
             images.c.sha256,
             images.c.width,
             images.c.height,
+            images.c.brightness,
+            images.c.sharpness,
         ]
         if with_paths:
             columns.append(images.c.path)
@@ -96,6 +110,8 @@ def load_catalog(
     shas = [r[3] for r in rows]
     width = np.fromiter((r[4] or 0 for r in rows), dtype=np.int32, count=n)
     height = np.fromiter((r[5] or 0 for r in rows), dtype=np.int32, count=n)
+    brightness = np.array([r[6] for r in rows], dtype=np.float32).reshape(n)  # None -> NaN
+    sharpness = np.array([r[7] for r in rows], dtype=np.float32).reshape(n)
     return Catalog(
         image_ids=image_ids,
         labels=labels,
@@ -104,9 +120,11 @@ def load_catalog(
         width=width,
         height=height,
         class_names=names,
-        paths=[r[6] for r in rows] if with_paths else None,
+        paths=[r[8] for r in rows] if with_paths else None,
         sha256=shas,
         splits=[r[-1] for r in rows] if with_splits else None,
+        brightness=brightness,
+        sharpness=sharpness,
     )
 
 

@@ -334,6 +334,8 @@ def _stage_row(
         "status": "ok" if problem is None else "broken",
         "problem": problem,
         "problem_detail": detail,
+        "brightness": facts.brightness,
+        "sharpness": facts.sharpness,
     }
 
 

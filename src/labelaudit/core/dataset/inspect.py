@@ -14,12 +14,18 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from labelaudit.core import thumbs
 from labelaudit.core.errors import InputError
 
 DEFAULT_MAX_PIXELS = 89_478_485  # Pillow's default MAX_IMAGE_PIXELS
+# Brightness and sharpness are measured on a grayscale copy at most this long, so that the
+# sharpness of a 4000 px photo and of a 200 px one are comparable.
+PROPERTY_SIDE = 128
+# Contrast floor (pixel variance, 0..1 scale) of the sharpness ratio: a flat image reads as blurry.
+_CONTRAST_FLOOR = 2e-4
 _ORIENTATION_TAG = 0x0112
 
 
@@ -36,6 +42,8 @@ class FileFacts:
     format: str | None = None
     problem: str | None = None
     detail: str | None = None
+    brightness: float | None = None  # mean grey level, 0 (black) .. 1 (white)
+    sharpness: float | None = None  # see image_properties
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,51 @@ def _decode(data: bytes, sha: str, size: int, mtime_ns: int, options: InspectOpt
             width, height = height, width
         if options.thumb_dir is not None and thumbs.needs_thumb(width, height, options.thumb_size):
             _write_thumb(im, sha, options)
-    return FileFacts(size, mtime_ns, sha, width, height, mode, fmt)
+        brightness, sharpness = image_properties(im)
+    return FileFacts(
+        size, mtime_ns, sha, width, height, mode, fmt, brightness=brightness, sharpness=sharpness
+    )
+
+
+def image_properties(im: Image.Image) -> tuple[float | None, float | None]:
+    """(brightness, sharpness) of a decoded image, from a grayscale copy at most PROPERTY_SIDE long.
+
+    brightness: mean grey level in 0..1. sharpness: variance of the 4-neighbour Laplacian divided
+    by the grey-level variance (at least _CONTRAST_FLOOR): the share of the image's contrast in
+    fine detail, so a dark or low-contrast but sharp image is not called blurry. (None, None) when
+    the image cannot be measured.
+    """
+    try:
+        pixels = np.asarray(_small_gray(im), dtype=np.float32) / 255.0
+    except (OSError, ValueError):
+        return None, None
+    if pixels.ndim != 2 or pixels.size == 0:
+        return None, None
+    brightness = float(pixels.mean())
+    if min(pixels.shape) < 3:
+        return brightness, None
+    laplacian = (
+        pixels[1:-1, :-2]
+        + pixels[1:-1, 2:]
+        + pixels[:-2, 1:-1]
+        + pixels[2:, 1:-1]
+        - 4.0 * pixels[1:-1, 1:-1]
+    )
+    contrast = max(float(pixels.var()), _CONTRAST_FLOOR)
+    return brightness, float(laplacian.var()) / contrast
+
+
+def _small_gray(im: Image.Image) -> Image.Image:
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        im = thumbs.make_thumb(im, PROPERTY_SIDE)  # transparency over white, as the thumbnails
+    elif im.mode not in ("RGB", "L"):
+        im = im.convert("RGB")
+    width, height = im.size
+    scale = PROPERTY_SIDE / max(width, height)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        im = im.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return im.convert("L")
 
 
 def _write_thumb(im: Image.Image, sha: str, options: InspectOptions) -> None:

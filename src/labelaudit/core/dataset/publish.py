@@ -246,6 +246,8 @@ _FACT_COLUMNS = (
     "status",
     "problem",
     "problem_detail",
+    "brightness",
+    "sharpness",
 )
 
 

@@ -14,10 +14,34 @@ from sqlalchemy.engine import Connection
 
 from labelaudit.core.errors import ProjectError
 from labelaudit.core.store.engine import Store
-from labelaudit.core.store.schema import SCHEMA_VERSION, meta, metadata
+from labelaudit.core.store.schema import (
+    SCHEMA_VERSION,
+    images,
+    import_staging,
+    meta,
+    metadata,
+)
+
+
+def _add_columns(conn: Connection, table: sa.Table, names: tuple[str, ...]) -> None:
+    """ALTER TABLE ... ADD COLUMN for columns of ``table`` (nullable, so old rows read NULL)."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name in present:
+            continue
+        column = table.c[name]
+        sql_type = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type}")
+
+
+def _v1_image_properties(conn: Connection) -> None:
+    # Old images keep NULL (unknown) until an 'import --rehash' measures them.
+    for table in (images, import_staging):
+        _add_columns(conn, table, ("brightness", "sharpness"))
+
 
 # MIGRATIONS[v] upgrades a database at version v to v + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_image_properties}
 
 
 def create_schema(conn: Connection) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: images.brightness and images.sharpness
 
 metadata = sa.MetaData(
     naming_convention={
@@ -64,6 +64,9 @@ images = sa.Table(
     sa.Column("problem_detail", sa.Text, nullable=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # Image properties from the import's decode (inspect.image_properties); NULL: not measured.
+    sa.Column("brightness", sa.Float, nullable=True),
+    sa.Column("sharpness", sa.Float, nullable=True),
 )
 
 imports = sa.Table(
@@ -108,6 +111,8 @@ import_staging = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("problem", sa.String(48), nullable=True),
     sa.Column("problem_detail", sa.Text, nullable=True),
+    sa.Column("brightness", sa.Float, nullable=True),
+    sa.Column("sharpness", sa.Float, nullable=True),
 )
 
 # status: running | done | failed | cancelled. class_names: the frozen class order (JSON list).

@@ -1,4 +1,4 @@
-"""The class sidebar's model: each class with its image, flagged and reviewed counts."""
+"""The class sidebar's model: each class with its image, flagged and settled counts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from labelaudit.core.views import ClassStats
 
 Index = QModelIndex | QPersistentModelIndex
-HEADERS = ("Class", "Images", "Flagged", "Reviewed")
+HEADERS = ("Class", "Images", "Flagged", "Settled")
+HEADER_TIPS = (
+    "The given class (click to jump to it in the grid)",
+    "Images with this given label",
+    "Images the scan flagged as likely problems (wrong label, duplicate, outlier, broken)",
+    "Images whose review is finished: agreed by the votes, resolved by the lead, or dropped",
+)
 BUCKET_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -71,8 +77,12 @@ class ClassModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section] if 0 <= section < len(HEADERS) else None
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[section]
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -24,6 +24,7 @@ from labelaudit.core.views import (
     SlotLayout,
     slot_layout,
 )
+from labelaudit.gui.legend import describe_tile
 
 TILE_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -128,10 +129,21 @@ class GridModel(QAbstractTableModel):
         tile = self.tile(slot)
         if tile.kind == SLOT_IMAGE:
             path = self.data_ref.path(tile.row)
-            return path if role == Qt.ItemDataRole.ToolTipRole else path.rsplit("/", 1)[-1]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return self.tooltip(tile.row)
+            return path.rsplit("/", 1)[-1]
         if tile.kind == SLOT_HEADER:
             return bucket_name(self.data_ref, tile.row)
         return None
+
+    def tooltip(self, row: int) -> str:
+        """The image's path, then its badges in words (the tile legend, per tile)."""
+        assert self.data_ref is not None
+        shown = int(self.shown[row]) if row < self.shown.shape[0] else 0
+        badges = describe_tile(
+            self.data_ref, row, shown=shown, suggestion_visible=self.suggestion_visible(row)
+        )
+        return "\n".join([self.data_ref.path(row), *badges])
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

@@ -13,8 +13,10 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from labelaudit.gui.style import heat_color
 
-MARGIN_TOP = 90
+MARGIN_TOP = 90  # room for tilted column headers
 MIN_CELL = 6
+SHORT_HEADER = 3  # headers up to this many characters are drawn level, not tilted
+AXES_CAPTION = "rows: given · columns: likely"
 
 
 class NoiseMatrix(QWidget):
@@ -41,21 +43,30 @@ class NoiseMatrix(QWidget):
         widest = max((metrics.horizontalAdvance(n) for n in self.names), default=0)
         return min(160, widest + 12)
 
+    def tilted_headers(self) -> bool:
+        """Long class names are tilted to fit above narrow columns; short ones stay level."""
+        return any(len(n) > SHORT_HEADER for n in self.names)
+
+    def _top_margin(self) -> int:
+        return MARGIN_TOP if self.tilted_headers() else self.fontMetrics().height() + 8
+
     def _cell_size(self) -> int:
         k = max(1, len(self.names))
-        room = min(self.width() - self._left_margin(), self.height() - MARGIN_TOP) - 4
+        room = min(self.width() - self._left_margin(), self.height() - self._top_margin()) - 4
         return max(MIN_CELL, room // k)
 
     def cell_rect(self, given: int, likely: int) -> QRect:
         size = self._cell_size()
-        return QRect(self._left_margin() + likely * size, MARGIN_TOP + given * size, size, size)
+        top = self._top_margin()
+        return QRect(self._left_margin() + likely * size, top + given * size, size, size)
 
     def cell_at(self, point: QPoint) -> tuple[int, int] | None:
         size = self._cell_size()
+        top = self._top_margin()
         column = (point.x() - self._left_margin()) // size
-        row = (point.y() - MARGIN_TOP) // size
+        row = (point.y() - top) // size
         k = len(self.names)
-        if point.x() < self._left_margin() or point.y() < MARGIN_TOP:
+        if point.x() < self._left_margin() or point.y() < top:
             return None
         return (int(row), int(column)) if 0 <= row < k and 0 <= column < k else None
 
@@ -86,27 +97,25 @@ class NoiseMatrix(QWidget):
 
     def _paint_labels(self, painter: QPainter, size: int, text: QColor) -> None:
         painter.setPen(text)
-        left = self._left_margin()
+        left, top = self._left_margin(), self._top_margin()
         metrics = painter.fontMetrics()
+        if size < metrics.height() - 2:
+            return  # too small to label; the tooltip names each cell
         for i, name in enumerate(self.names):
-            if size >= metrics.height() - 2:
-                row_rect = QRect(0, MARGIN_TOP + i * size, left - 6, size)
-                elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, left - 6)
-                painter.drawText(
-                    row_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, elided
-                )
-                painter.save()
-                painter.translate(
-                    left + i * size + size // 2 + metrics.ascent() // 2, MARGIN_TOP - 4
-                )
-                painter.rotate(-60)
-                painter.drawText(
-                    0, 0, metrics.elidedText(name, Qt.TextElideMode.ElideRight, MARGIN_TOP)
-                )
-                painter.restore()
-        painter.drawText(
-            QRect(0, 0, left, MARGIN_TOP), Qt.AlignmentFlag.AlignCenter, "given ↓\nlikely →"
-        )
+            row_rect = QRect(0, top + i * size, left - 6, size)
+            elided = metrics.elidedText(name, Qt.TextElideMode.ElideRight, left - 6)
+            right_middle = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+            painter.drawText(row_rect, right_middle, elided)
+            if not self.tilted_headers():
+                column_rect = QRect(left + i * size, 0, size, top - 4)
+                bottom_centre = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
+                painter.drawText(column_rect, bottom_centre, name)
+                continue
+            painter.save()
+            painter.translate(left + i * size + size // 2 + metrics.ascent() // 2, top - 4)
+            painter.rotate(-60)
+            painter.drawText(0, 0, metrics.elidedText(name, Qt.TextElideMode.ElideRight, top))
+            painter.restore()
 
     # -- interaction ----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -139,8 +148,8 @@ class NoisePanel(QWidget):
         layout = QVBoxLayout(self)
         self.flagged_only = QCheckBox("Flagged only")
         self.caption = QLabel(
-            "Images per given class (rows) and most likely class (columns). Click a cell to "
-            "review exactly those images."
+            f"<b>{AXES_CAPTION}</b><br>Images per given class (rows) and most likely class "
+            "(columns). Click a cell to review exactly those images."
         )
         self.caption.setWordWrap(True)
         self.matrix = NoiseMatrix()

@@ -10,8 +10,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from labelaudit.core.issues_types import ISSUE_BITS
 from labelaudit.core.views import BROKEN_BIT, DROP_VOTE, NO_VOTE, SLOT_HEADER, SLOT_IMAGE
+from labelaudit.gui.legend import ISSUE_MARKS
 from labelaudit.gui.models.grid_model import TILE_ROLE, GridModel, Tile, bucket_name
 from labelaudit.gui.style import FLAG_COLOR, STATE_LOOK, SUGGEST_COLOR, class_color
 from labelaudit.gui.workers.thumbs import ThumbLoader
@@ -19,8 +19,6 @@ from labelaudit.gui.workers.thumbs import ThumbLoader
 PAD = 4
 CAPTION = 18
 HEADER_HEIGHT = 58  # a class header row is lower than a row of tiles
-ISSUE_MARKS = ((ISSUE_BITS["label"], "L"), (ISSUE_BITS["near_duplicate"], "D"))
-ISSUE_MARKS += ((ISSUE_BITS["outlier"], "O"), (BROKEN_BIT, "B"))
 
 
 def cell_size(tile: int) -> QSize:
@@ -176,7 +174,7 @@ class TileDelegate(QStyledItemDelegate):
             shown = int(model.view.class_offsets[bucket + 1] - model.view.class_offsets[bucket])
             total, flagged = int(stats.count[bucket]), int(stats.flagged[bucket])
             line = f"{shown:,} shown of {total:,} · {flagged:,} flagged"
-            line += f" · {int(stats.reviewed[bucket]):,} reviewed"
+            line += f" · {int(stats.reviewed[bucket]):,} settled"
             painter.setFont(QFont())
             below = ribbon.adjusted(16, ribbon.height() // 2, -8, -2)
             painter.drawText(below, Qt.AlignmentFlag.AlignVCenter, line)

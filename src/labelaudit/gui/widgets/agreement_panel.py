@@ -65,7 +65,12 @@ class AgreementPanel(QScrollArea):
             annotator_names=[a.name for a in review.data.annotators],
             class_names=review.data.catalog.class_names,
         )
-        self.text.setText(report_html(report))
+        counts = matrix.counts()
+        class_votes = {
+            name: (int(counts[:, c].sum()), int((counts[:, c] > 0).sum()))
+            for c, name in enumerate([*review.data.catalog.class_names, "drop"])
+        }
+        self.text.setText(report_html(report, class_votes=class_votes))
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -76,9 +81,38 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table border='1' cellspacing='0' cellpadding='3'><tr>{head}</tr>{body}</table>"
 
 
-def report_html(report: dict[str, Any]) -> str:
+SCALE_HINT = "≥ 0.8 reliable, 0.667–0.8 tentative, below: unreliable (Krippendorff)"
+QUALITY_NOTE = (
+    "Agreement with consensus: the share of an annotator's votes that match the settled "
+    "consensus. Quality: the consensus method's own estimate of how reliable the annotator is "
+    "(not a vote count), so the two can differ."
+)
+
+
+def _class_rows(
+    per_class: dict[str, dict[str, Any]], class_votes: dict[str, tuple[int, int]]
+) -> list[list[str]]:
+    """One row per class: its alpha and kappa (this class vs the rest) and how often it was
+    voted; a class whose kappa cannot be computed says so instead of a meaningless 0.000."""
+    rows = []
+    for name, st in per_class.items():
+        votes, images = class_votes.get(name, (0, 0))
+        if st.get("fleiss_kappa") is None or st.get("krippendorff_alpha") is None:
+            alpha = kappa = "too few votes"
+        else:
+            alpha, kappa = _fmt(st["krippendorff_alpha"]), _fmt(st["fleiss_kappa"])
+        rows.append([html.escape(name), alpha, kappa, str(images), str(votes)])
+    return rows
+
+
+def report_html(
+    report: dict[str, Any], *, class_votes: dict[str, tuple[int, int]] | None = None
+) -> str:
     """``agreement_report`` as HTML: the project's figures, then per class, per annotator and
-    the pairwise Cohen's kappa matrix (cells: kappa, and the images both annotators voted on)."""
+    the pairwise Cohen's kappa matrix (cells: kappa, and the images both annotators voted on).
+
+    ``class_votes`` maps a class name to (votes for it, images with at least one such vote).
+    """
     project = report["project"]
     parts = [
         f"<h3>Agreement (consensus by {html.escape(str(report['method']))})</h3>",
@@ -86,19 +120,12 @@ def report_html(report: dict[str, Any]) -> str:
         f"Fleiss' kappa {_fmt(project.get('fleiss_kappa'))}; "
         f"{project.get('items_with_2plus_votes', 0)} images with two or more votes, "
         f"{project.get('votes', 0)} votes.",
-        "<h3>Per class</h3>",
+        f"<br><small>Alpha: {html.escape(SCALE_HINT)}.</small>",
+        "<h3>Per class (this class vs the rest)</h3>",
     ]
-    classes = [
-        [
-            html.escape(name),
-            _fmt(st.get("krippendorff_alpha")),
-            _fmt(st.get("fleiss_kappa")),
-            str(st.get("items_with_2plus_votes", 0)),
-            str(st.get("votes", 0)),
-        ]
-        for name, st in report["per_class"].items()
-    ]
-    parts.append(_table(["class", "alpha", "Fleiss' kappa", "images 2+ votes", "votes"], classes))
+    classes = _class_rows(report["per_class"], class_votes or {})
+    header = ["class", "alpha", "Fleiss' kappa", "images voted this class", "votes for it"]
+    parts.append(_table(header, classes))
     people = [p for p in report["annotators"] if p["votes"]]
     parts.append("<h3>Annotators</h3>")
     rows = [
@@ -111,6 +138,7 @@ def report_html(report: dict[str, Any]) -> str:
         for p in people
     ]
     parts.append(_table(["annotator", "votes", "agreement with consensus", "quality"], rows))
+    parts.append(f"<small>{html.escape(QUALITY_NOTE)}</small>")
     parts.append("<h3>Pairwise Cohen's kappa</h3>")
     cohen = report["cohen_kappa"]
     used = [i for i, name in enumerate(cohen["annotators"]) if name in {p["name"] for p in people}]

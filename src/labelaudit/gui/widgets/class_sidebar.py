@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidge
 
 from labelaudit.gui.models.class_model import ClassModel
 
+MAX_WIDTH = 320  # longer class names elide instead of taking the grid's room
+
 
 class ClassSidebar(QTableView):
     bucket_clicked = Signal(int)
@@ -24,11 +26,19 @@ class ClassSidebar(QTableView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().hide()
         header = self.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
+        header.setStretchLastSection(False)
+        for column in range(self.class_model.columnCount()):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.setAccessibleName("classes")
         self.setMinimumWidth(160)
+
+    def fit_width(self) -> None:
+        """As wide as the columns' contents (up to ``MAX_WIDTH``): a few classes need no
+        horizontal scroll bar."""
+        self.resizeColumnsToContents()
+        scroll = self.verticalScrollBar().sizeHint().width()
+        wanted = self.horizontalHeader().length() + 2 * self.frameWidth() + scroll
+        self.setMinimumWidth(min(max(160, wanted), MAX_WIDTH))
 
     def _connect(self) -> None:
         self.clicked.connect(self._on_clicked)

@@ -27,7 +27,7 @@ from labelaudit.core.views import (
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.style import STATE_LOOK
 from labelaudit.gui.widgets.image_view import ImageView
-from labelaudit.gui.widgets.prob_bars import ProbBars
+from labelaudit.gui.widgets.prob_bars import ProbBars, percent
 from labelaudit.gui.widgets.typical_strip import TypicalStrip
 from labelaudit.gui.workers.image_job import ImageLoader
 from labelaudit.gui.workers.thumbs import ThumbLoader, ThumbSource
@@ -64,9 +64,11 @@ class DetailPane(QWidget):
         self.suggested = QLabel()
         self.quality = QLabel()
         self.issues = QLabel()
-        self.vote_state = QLabel()
+        self.vote_state = QLabel()  # one line per vote: the lead settles from it
         self.facts = QLabel()
-        self.facts.setWordWrap(True)
+        for label in (self.given, self.suggested, self.issues, self.vote_state, self.facts):
+            label.setWordWrap(True)  # wrap, never clip
+            label.setMinimumWidth(1)  # a wrapped label would otherwise ask for its full text
         for label, widget in (
             ("Given", self.given),
             ("Suggested", self.suggested),
@@ -125,7 +127,7 @@ class DetailPane(QWidget):
             self._clear()
             return
         path = data.path(row)
-        self.title.setText(f"<b>{html.escape(path.rsplit('/', 1)[-1])}</b><br>{html.escape(path)}")
+        self.title.setText(f"<b>{html.escape(path)}</b>")
         self.image_loader.load(disk_path(project.image_root, path))
         label, suggested = int(data.labels[row]), int(data.suggested[row])
         self.given.setText(data.class_names[label] if label >= 0 else "(no label)")
@@ -136,11 +138,11 @@ class DetailPane(QWidget):
         elif suggested >= 0:
             prob = float(data.suggested_prob[row])
             differs = " (differs)" if suggested != label else ""
-            self.suggested.setText(f"{data.class_names[suggested]} {prob:.0%}{differs}")
+            self.suggested.setText(f"{data.class_names[suggested]} {percent(prob)}{differs}")
         elif reveal:
             self.suggested.setText("—")
         quality = float(data.label_quality[row])
-        self.quality.setText("—" if np.isnan(quality) else f"{quality:.3f}")
+        self.quality.setText(quality_text(quality))
         flags = int(data.issue_flags[row])
         names = issue_names(flags) + (["broken"] if flags & BROKEN_BIT else [])
         flagged = "flagged; " if data.flagged[row] else ""
@@ -161,28 +163,29 @@ class DetailPane(QWidget):
             label.setText("")
         self.vote_state.setText("")
         self.facts.setText("")
+        self.facts.setToolTip("")
         self.probs.set_items([])
         self.given_strip.set_items("", [])
         self.suggested_strip.set_items("", [])
 
     def _vote_text(self, row: int) -> str:
+        """Rich text: the state with the lead's reason or the vote count, then one line per
+        vote (annotator, vote, quality)."""
         data = self.session.data
         assert data is not None
         shown = int(self.session.shown[row]) if row < self.session.shown.shape[0] else 0
-        state = STATE_LOOK[shown][2] if shown in STATE_LOOK else "not in review"
-        parts = [state]
+        lines = [STATE_LOOK[shown][2] if shown in STATE_LOOK else "not in review"]
+        lines += review_progress(self.session, row)
         mine = int(data.my_vote[row])
         if mine != NO_VOTE:
-            text = (
-                data.class_names[mine] if mine >= 0 else ("drop" if mine == DROP_VOTE else "unsure")
-            )
-            parts.append(f"my vote: {text}")
+            lines.append(f"my vote: {_vote_name(data.class_names, mine)}")
         others = self.session.others_votes(row)
         if others is None:
-            parts.append("others' votes hidden until you vote")
+            lines.append("others' votes hidden until you vote")
         elif others:
-            parts.append("others: " + ", ".join(_vote_entry(*vote) for vote in others))
-        return "; ".join(parts)
+            lines.append("others:")
+            lines += ["• " + _vote_entry(*vote) for vote in others]
+        return "<br>".join(html.escape(line) for line in lines)
 
     def _show_facts(self, image_id: int) -> None:
         try:
@@ -200,9 +203,8 @@ class DetailPane(QWidget):
             parts.append(f"split {facts['split']}")
         if facts["status"] != "ok":
             parts.append(f"<b>{facts['status']}</b>: {facts['problem'] or ''}")
-        if facts["sha256"]:
-            parts.append(f"sha256 {facts['sha256'][:12]}…")
         self.facts.setText(" · ".join(html.escape(p) if "<b>" not in p else p for p in parts))
+        self.facts.setToolTip(f"sha256 {facts['sha256']}" if facts["sha256"] else "")
 
     def _show_probs(self, row: int) -> None:
         data, project = self.session.data, self.session.project
@@ -223,6 +225,9 @@ class DetailPane(QWidget):
         given = data.class_names[int(data.labels[row])] if data.labels[row] >= 0 else None
         top = top_classes(probs, k=5)
         best = names[top[0][0]] if top else None
+        if given in names and all(names[c] != given for c, _ in top):
+            column = names.index(given)  # the given class always has its row
+            top = [*top, (column, float(probs[column]))]
         items = []
         for column, prob in top:
             name = names[column] if column < len(names) else str(column)
@@ -264,6 +269,39 @@ class DetailPane(QWidget):
         self.image_view.set_image(image if not image.isNull() else None)
         self.image_error.setText(error)
         self.image_error.setVisible(bool(error))
+
+
+def quality_text(quality: float) -> str:
+    """Label quality with three decimals; tiny scores do not read as zero."""
+    if np.isnan(quality):
+        return "—"
+    return "<0.001" if quality < 0.001 else f"{quality:.3f}"
+
+
+def review_progress(session: ReviewSession, row: int) -> list[str]:
+    """Why the image waits for the lead ("needs the lead — tie"), or how far voting got
+    ("needs votes: 1 of 3"); nothing for other states."""
+    data = session.data
+    review = data.review if data is not None else None
+    if data is None or review is None or len(review.image_ids) == 0:
+        return []
+    pos, found = review.data.image_index(data.image_ids[row : row + 1])
+    if not found[0]:
+        return []
+    state, at = str(review.state[pos[0]]), int(pos[0])
+    if state == "needs_lead":
+        reason = str(review.lead_reason[at])
+        return [f"needs the lead — {reason}" if reason else "needs the lead"]
+    if state == "needs_votes":
+        required = int(session.settings.get("votes_required", 2))  # type: ignore[call-overload]
+        return [f"needs votes: {int(review.result.n_votes[at])} of {required}"]
+    return []
+
+
+def _vote_name(class_names: list[str], vote: int) -> str:
+    if vote >= 0:
+        return class_names[vote]
+    return "drop" if vote == DROP_VOTE else "unsure"
 
 
 def _vote_entry(who: str, what: str, quality: float | None) -> str:

@@ -39,11 +39,11 @@ class FilterBar(QWidget):
         self.flagged = QCheckBox("Flagged")
         self.flagged.setToolTip("flagged only")
         self.issue = QComboBox()
-        self.issue.addItem("any issue", None)
+        self.issue.addItem("issue: any", None)
         for name in ISSUE_FILTERS:
             self.issue.addItem(name.replace("_", "-"), name)
         self.state = QComboBox()
-        self.state.addItem("any vote state", None)
+        self.state.addItem("state: any", None)
         for name in SHOWN_STATES[1:]:
             self.state.addItem(name, name)
         self.given = QComboBox()
@@ -60,7 +60,9 @@ class FilterBar(QWidget):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(5)
+            combo.setMinimumContentsLength(9)  # "suggested: any" fits whole
+        for combo in (self.issue, self.state):  # fixed short lists: always shown whole
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         for widget, tip in (
             (self.issue, "issue type"),
             (self.state, "vote state"),
@@ -70,13 +72,13 @@ class FilterBar(QWidget):
         ):
             widget.setToolTip(tip)
             widget.setAccessibleName(tip)
-        for column, widget in enumerate((self.flagged, self.issue, self.state)):
+        # Two rows of controls: at 1000 px wide no combo box is cut short.
+        for column, widget in enumerate((self.flagged, self.issue, self.state, self.clear_button)):
             layout.addWidget(widget, 0, column)
-        layout.addWidget(self.given, 0, 3)
-        layout.addWidget(self.suggested, 0, 4)
-        layout.addWidget(self.search, 1, 0, 1, 3)
-        layout.addWidget(self.clear_button, 1, 3)
-        layout.addWidget(self.count_label, 1, 4)
+        for column, widget in enumerate(
+            (self.count_label, self.given, self.suggested, self.search)
+        ):
+            layout.addWidget(widget, 1, column)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(150)
         self.set_classes([])
@@ -94,7 +96,7 @@ class FilterBar(QWidget):
             return
         self._class_names = list(class_names)
         self._updating = True
-        for combo, label in ((self.given, "any given class"), (self.suggested, "any suggestion")):
+        for combo, label in ((self.given, "given: any"), (self.suggested, "suggested: any")):
             combo.clear()
             combo.addItem(label, None)
             for i, name in enumerate(class_names):

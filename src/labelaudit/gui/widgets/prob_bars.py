@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
 ROW = 20
+PERCENT_W = 60  # room for ">99.9%"
 
 
 class ProbBars(QWidget):
@@ -33,7 +34,7 @@ class ProbBars(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft, "no scan results")
             return
         label_w = min(140, self.width() // 2)
-        bar_w = self.width() - label_w - 50
+        bar_w = self.width() - label_w - PERCENT_W
         for i, (name, prob, role) in enumerate(self.items):
             y = i * ROW
             painter.setPen(text_color)
@@ -49,7 +50,14 @@ class ProbBars(QWidget):
             )
             painter.fillRect(QRect(label_w, y + 4, max(1, int(bar_w * prob)), ROW - 8), color)
             painter.drawText(
-                QRect(label_w + bar_w + 4, y, 50, ROW),
+                QRect(label_w + bar_w + 4, y, PERCENT_W - 4, ROW),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                f"{prob:.0%}",
+                percent(prob),
             )
+
+
+def percent(prob: float) -> str:
+    """A probability as a percentage; almost certain never reads as certain ("100%")."""
+    if prob >= 0.9995:
+        return ">99.9%"
+    return f"{prob:.1%}" if prob >= 0.995 else f"{prob:.0%}"

@@ -10,10 +10,12 @@ import html
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,6 +26,27 @@ from labelaudit.core.audit.results import load_results
 from labelaudit.core.errors import LabelauditError
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.views.bar_chart import BarChart
+
+
+def _fitted_table() -> QTableWidget:
+    """A read-only table without scroll bars of its own: it is sized to its contents in
+    ``_fit_to_contents`` and the page scrolls instead (no cut-off rows or columns)."""
+    table = QTableWidget()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+    return table
+
+
+def _fit_to_contents(table: QTableWidget) -> None:
+    table.resizeColumnsToContents()
+    table.resizeRowsToContents()
+    frame = 2 * table.frameWidth()
+    # Header sizes from their hints: their geometry is stale until the next layout pass.
+    width = table.verticalHeader().sizeHint().width() + table.horizontalHeader().length() + frame
+    height = table.horizontalHeader().sizeHint().height() + table.verticalHeader().length()
+    table.setFixedSize(width, height + frame)
 
 
 class SummaryPanel(QScrollArea):
@@ -45,18 +68,20 @@ class SummaryPanel(QScrollArea):
         self.overlaps = QLabel()
         self.overlaps.setWordWrap(True)
         self.chart = BarChart()
-        self.joint = QTableWidget()
-        self.joint.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.joint.setMinimumHeight(160)
+        self.sizes_note = QLabel()
+        self.sizes_note.setWordWrap(True)
+        self.sizes_note.hide()
+        self.joint = _fitted_table()
         for title, widget in (
             ("Label health", self.health),
             ("Class sizes (red: flagged)", self.chart),
+            ("", self.sizes_note),
             ("Noise per class", self.noise),
             ("Overlapping classes", self.overlaps),
             ("Calibrated confident joint (cleanlab's estimate, not an image set)", self.joint),
         ):
-            heading = QLabel(f"<h3>{html.escape(title)}</h3>")
-            layout.addWidget(heading)
+            if title:
+                layout.addWidget(QLabel(f"<h3>{html.escape(title)}</h3>"))
             layout.addWidget(widget)
         layout.addStretch(1)
         self.setWidget(body)
@@ -102,6 +127,7 @@ class SummaryPanel(QScrollArea):
         self._show_noise(summary)
         self._show_overlaps(summary)
         self._show_joint(joint, data.scan_class_names)
+        self._show_sizes_note(summary, rows)
 
     def _show_health(self, summary: dict[str, Any], flagged: int, n: int) -> None:
         if not summary:
@@ -158,3 +184,21 @@ class SummaryPanel(QScrollArea):
         for g in range(k):
             for s in range(k):
                 self.joint.setItem(g, s, QTableWidgetItem(f"{int(joint[g, s])}"))
+        _fit_to_contents(self.joint)
+
+    def _show_sizes_note(self, summary: dict[str, Any], rows: list[tuple[str, int, int]]) -> None:
+        """Footnote where the chart (every imported image) and the scan's per-class figures
+        (only images the scan could read) disagree, so the two lists do not look wrong."""
+        by_class = summary.get("label_issues", {}).get("by_class", {})
+        differ = []
+        for name, count, _flagged in rows:
+            scan_images = int(by_class.get(name, {}).get("images", count))
+            if scan_images != count:
+                differ.append(f"{html.escape(name)} ({count} here, {scan_images} in the scan)")
+        self.sizes_note.setVisible(bool(differ))
+        self.sizes_note.setText(
+            "<small>Note: the chart counts every imported image; the scan's figures below leave "
+            "out images it could not use (for example a broken file), so image counts differ for "
+            + "; ".join(differ)
+            + ".</small>"
+        )
