@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,13 @@ def make_project(
     project = Project.create(tmp_path / "project", root, db_url=db_url)
     project.import_images(workers=1)
     return project
+
+
+def project_fixture(tmp_path: Path, counts: dict[str, int]) -> Iterator[Project]:
+    """Body of a ``project`` fixture: a fresh imported project, closed afterwards."""
+    proj = make_project(tmp_path, counts)
+    yield proj
+    proj.close()
 
 
 def ids_by_path(project: Project) -> dict[str, int]:

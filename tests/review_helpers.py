@@ -48,26 +48,37 @@ def store_scan(
         "issue_flags": flags,
     }
 
-    def write(conn: sa.Connection) -> int:
-        scan_id = conn.execute(
-            sa.insert(scans).values(
-                created_at=time.time(),
-                finished_at=time.time(),
-                status="done",
-                kind="pred_probs",
-                config="{}",
-                versions="{}",
-                timings="{}",
-                summary="{}",
-                class_names=json.dumps(cat.class_names),
-                n_images=n,
-                folds_done=0,
-            )
-        ).inserted_primary_key[0]
-        save_arrays(conn, int(scan_id), arrays)
-        return int(scan_id)
+    return project.store.write(
+        lambda conn: insert_done_scan(conn, class_names=cat.class_names, n=n, arrays=arrays)
+    )
 
-    return project.store.write(write)
+
+def insert_done_scan(
+    conn: sa.Connection,
+    *,
+    class_names: list[str],
+    n: int,
+    arrays: dict[str, np.ndarray],
+    summary: str = "{}",
+) -> int:
+    """Insert a finished ``scans`` row and store its arrays; returns the scan id."""
+    scan_id = conn.execute(
+        sa.insert(scans).values(
+            created_at=time.time(),
+            finished_at=time.time(),
+            status="done",
+            kind="pred_probs",
+            config="{}",
+            versions="{}",
+            timings="{}",
+            summary=summary,
+            class_names=json.dumps(class_names),
+            n_images=n,
+            folds_done=0,
+        )
+    ).inserted_primary_key[0]
+    save_arrays(conn, int(scan_id), arrays)
+    return int(scan_id)
 
 
 def ids_by_path(project: Project) -> dict[str, int]:

@@ -5,13 +5,22 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from export_helpers import by_source, export, ids_by_path, make_project, read_manifest, store_scan
+from export_helpers import (
+    by_source,
+    export,
+    ids_by_path,
+    make_project,
+    project_fixture,
+    read_manifest,
+    store_scan,
+)
 from helpers import write_image
 from labelaudit.core.consensus.annotators import LEAD, add_annotator
 from labelaudit.core.consensus.resolution import resolve
@@ -23,10 +32,8 @@ COUNTS = {"cat": 12, "dog": 10, "owl": 6}
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    proj = make_project(tmp_path, COUNTS)
-    yield proj
-    proj.close()
+def project(tmp_path: Path) -> Iterator[Project]:
+    yield from project_fixture(tmp_path, COUNTS)
 
 
 def _files(out: Path) -> dict[str, bytes]:

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from export_helpers import export, make_project, read_manifest
+from export_helpers import export, project_fixture, read_manifest
 from helpers import cli_executable, tree_fingerprint, write_image
 from labelaudit.core.errors import Cancelled, InputError
 from labelaudit.core.export.target import OLD_TAG, TMP_TAG, clean_leftovers
@@ -24,10 +25,8 @@ COUNTS = {"cat": 8, "dog": 6, "owl": 6}
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    proj = make_project(tmp_path, COUNTS)
-    yield proj
-    proj.close()
+def project(tmp_path: Path) -> Iterator[Project]:
+    yield from project_fixture(tmp_path, COUNTS)
 
 
 def _leftovers(out: Path) -> list[str]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core.audit.results import save_arrays
+from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.issues_types import LABEL
 from labelaudit.core.project import Project
 from labelaudit.core.store.auditlog import log_action
-from labelaudit.core.store.schema import scans
+from labelaudit.core.store.engine import Store
+from review_helpers import insert_done_scan
 
 
 def store_scan(
@@ -59,23 +59,39 @@ def store_scan(
         arrays["embeddings"] = rng.random((n, 8)).astype(np.float32)
 
     def write(conn: sa.Connection) -> int:
-        scan_id = conn.execute(
-            sa.insert(scans).values(
-                created_at=time.time(),
-                finished_at=time.time(),
-                status="done",
-                kind="pred_probs",
-                config="{}",
-                versions="{}",
-                timings="{}",
-                summary=json.dumps({"health_score": 0.9, "accuracy": 0.8}),
-                class_names=json.dumps(names),
-                n_images=n,
-                folds_done=0,
-            )
-        ).inserted_primary_key[0]
-        save_arrays(conn, int(scan_id), arrays)
+        scan_id = insert_done_scan(
+            conn,
+            class_names=names,
+            n=n,
+            arrays=arrays,
+            summary=json.dumps({"health_score": 0.9, "accuracy": 0.8}),
+        )
         log_action(conn, "scan", target=f"scan:{scan_id}")  # as a real scan does
         return int(scan_id)
 
     return project.store.write(write)
+
+
+def vote_pairs(store: Store, image_ids: np.ndarray, votes: dict[int, tuple[str, str]]) -> None:
+    """``ann`` and ``bob`` vote on each row: ``votes`` maps a row to their two decisions."""
+    for row, decisions in votes.items():
+        for who, decision in zip(("ann", "bob"), decisions, strict=True):
+            cast_vote(
+                store,
+                annotator=who,
+                image_id=int(image_ids[row]),
+                decision=decision,
+                suggestion_shown=True,
+            )
+
+
+def vote_tie(store: Store, image_id: int) -> None:
+    """Two annotators tie on an image (ann: dog, bob: owl), so the lead decides."""
+    for who, decision in (("ann", "dog"), ("bob", "owl")):
+        cast_vote(
+            store,
+            annotator=who,
+            image_id=image_id,
+            decision=decision,
+            suggestion_shown=True,
+        )

@@ -7,9 +7,9 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
+from scans import vote_pairs
 
 from labelaudit.core.consensus.annotators import list_annotators
-from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
 from labelaudit.gui.dialogs.class_picker import ClassPicker
 
@@ -57,15 +57,7 @@ def test_summary_and_agreement(qtbot, project, make_window) -> None:  # type: ig
     assert "No votes yet" in window.agreement.text.text()
     data = window.session.data
     votes = {1: ("cat", "cat"), 4: ("cat", "dog"), 7: ("dog", "dog"), 8: ("dog", "dog")}
-    for row, decisions in votes.items():
-        for who, decision in zip(("ann", "bob"), decisions, strict=True):
-            cast_vote(
-                project.store,
-                annotator=who,
-                image_id=int(data.image_ids[row]),
-                decision=decision,
-                suggestion_shown=True,
-            )
+    vote_pairs(project.store, data.image_ids, votes)
     assert window.session.poll_changes()
     text = window.agreement.text.text()
     assert "Krippendorff" in text

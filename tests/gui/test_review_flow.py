@@ -13,6 +13,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
+from scans import vote_tie
 
 from helpers import make_tree
 from labelaudit.core.consensus.annotators import add_annotator
@@ -148,14 +149,7 @@ def test_a_note_goes_with_the_next_vote_and_typing_it_votes_nothing(  # type: ig
 def _send_to_lead(project, window, paths: list[str]) -> None:  # type: ignore[no-untyped-def]
     for path in paths:
         image_id = int(window.session.data.image_ids[row_of(window, path)])
-        for who, decision in (("ann", "dog"), ("bob", "owl")):  # a tie: the lead decides
-            cast_vote(
-                project.store,
-                annotator=who,
-                image_id=image_id,
-                decision=decision,
-                suggestion_shown=True,
-            )
+        vote_tie(project.store, image_id)  # a tie: the lead decides
     assert window.session.poll_changes()
 
 

@@ -9,22 +9,14 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
+from scans import vote_pairs
 
-from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.gui.views.noise_matrix import AXES_CAPTION
 from labelaudit.gui.widgets.agreement_panel import report_html
 
 
 def _vote(project, data, votes: dict[int, tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
-    for row, decisions in votes.items():
-        for who, decision in zip(("ann", "bob"), decisions, strict=True):
-            cast_vote(
-                project.store,
-                annotator=who,
-                image_id=int(data.image_ids[row]),
-                decision=decision,
-                suggestion_shown=True,
-            )
+    vote_pairs(project.store, data.image_ids, votes)
 
 
 def test_agreement_per_class_counts_scale_and_notes(qtbot, project, make_window) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QItemSelectionModel, Qt
+from scans import vote_tie
 
-from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.core.store.schema import annotators, votes
 from labelaudit.core.views import SHOWN, Filters
 
@@ -116,14 +116,7 @@ def test_other_peoples_votes_appear_without_restart(qtbot, project, make_window)
     row = session.current_row
     assert session.shown[row] == SHOWN["needs my vote"]
     image_id = int(session.data.image_ids[row])
-    for who, decision in (("ann", "dog"), ("bob", "owl")):
-        cast_vote(
-            project.store,
-            annotator=who,
-            image_id=image_id,
-            decision=decision,
-            suggestion_shown=True,
-        )
+    vote_tie(project.store, image_id)
     qtbot.waitUntil(lambda: session.shown[row] == SHOWN["needs lead"], timeout=5000)
     press(qtbot, window, Qt.Key.Key_3)  # the lead resolves: owl
     assert session.shown[row] == SHOWN["resolved"]

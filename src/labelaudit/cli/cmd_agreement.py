@@ -6,10 +6,8 @@ import argparse
 from typing import Any
 
 from labelaudit.cli.common import add_project_args, open_project, print_json
-from labelaudit.core.consensus.agreement import agreement_report
 from labelaudit.core.consensus.methods import METHODS
-from labelaudit.core.consensus.outcome import build_review
-from labelaudit.core.consensus.review import vote_matrix
+from labelaudit.core.consensus.outcome import build_review, review_agreement
 
 
 def _show(value: Any) -> str:
@@ -51,13 +49,7 @@ def _print_report(report: dict[str, Any]) -> None:
 def _run(args: argparse.Namespace) -> int:
     with open_project(args) as project:
         review = build_review(project.store, method=args.method, with_paths=False)
-    matrix, _ = vote_matrix(review.data)
-    report = agreement_report(
-        matrix,
-        review.result,
-        annotator_names=[a.name for a in review.data.annotators],
-        class_names=review.data.catalog.class_names,
-    )
+    _, report = review_agreement(review)
     if args.json:
         print_json(report)
     else:

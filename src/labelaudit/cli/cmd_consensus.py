@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli.common import add_project_args, check_output, open_project
 from labelaudit.cli.review_common import (
     add_viewer_arg,
-    check_output,
     class_label,
     csv_cell,
     emit,

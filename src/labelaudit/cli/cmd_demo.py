@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import sys
 from pathlib import Path
 
 from labelaudit.cli.cmd_import import print_report
+from labelaudit.cli.common import has_display
 from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.dataset.demo import build_demo, check_demo_options
 from labelaudit.core.errors import InputError
 from labelaudit.core.project import PROJECT_FILE, Project
 
 MARKER = ".labelaudit-demo"
-
-
-def _has_display() -> bool:
-    if sys.platform in ("darwin", "win32"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _demo_options(args: argparse.Namespace) -> dict[str, object]:
@@ -96,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     project = _prepare(args)
     with project:
         demo_stages.run_stages(project, args)
-    if args.no_gui or not _has_display():
+    if args.no_gui or not has_display():
         if not args.no_gui:
             print(
                 "no display: not opening the app (run 'labelaudit gui "

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli.common import add_project_args, open_project, write_atomically
 from labelaudit.core.audit.issue_table import ORDERS, IssueTable, issue_table
-from labelaudit.core.errors import InputError
 
 
 def _cell(value: Any) -> str:
@@ -47,24 +45,6 @@ def write_json(table: IssueTable, out: TextIO) -> None:
     out.write("\n")
 
 
-def _write_atomically(path: Path, fill: Any) -> None:
-    """Write to a temporary file beside ``path``, then rename: no half-written file remains."""
-    folder = path.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise InputError(f"cannot write {path}: the folder {folder} {what}")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            fill(fh)
-        os.replace(tmp, path)
-    except OSError as exc:  # name the user's path, not the temporary file
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _run(args: argparse.Namespace) -> int:
     with open_project(args) as project:
         table = issue_table(project.store, all_images=args.all, order=args.order)
@@ -75,10 +55,8 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     fill = write_json if args.format == "json" else write_csv
-    if args.output is not None and args.output.is_dir():
-        raise InputError(f"cannot write {args.output}: it is a folder; name a file")
     if args.output is not None:
-        _write_atomically(args.output, lambda fh: fill(table, fh))
+        write_atomically(args.output, lambda fh: fill(table, fh))
         print(f"{len(table)} rows written to {args.output}", file=sys.stderr)
     else:
         fill(table, sys.stdout)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
 
 
@@ -33,3 +37,40 @@ def open_project(args: argparse.Namespace) -> Project:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
     sys.stdout.write("\n")
+
+
+def check_output(path: Path | None) -> None:
+    """Refuse an output path that cannot be written, before any work (stdout: None or '-')."""
+    if path is None or str(path) == "-":
+        return
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder; name a file")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"cannot write {path}: the folder {folder} {what}")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"cannot write {path}: the folder {folder} is not writable")
+
+
+def write_atomically(path: Path, fill: Callable[[TextIO], Any]) -> None:
+    """Write through ``fill(fh)`` to a temporary file beside ``path``, then rename it into place:
+    no half-written file remains, and a failure names ``path``, not the temporary file."""
+    check_output(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            fill(fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):  # e.g. never created: the folder refused it
+            tmp.unlink(missing_ok=True)
+
+
+def has_display() -> bool:
+    """Whether a desktop session can show a window here (Linux needs X or Wayland)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from labelaudit.cli.common import write_atomically
 from labelaudit.core.consensus.annotators import get_annotator
 from labelaudit.core.consensus.states import Review, visible_to
-from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
 
 
@@ -40,36 +38,12 @@ def class_label(code: int, class_names: list[str]) -> str:
     return "drop" if code == -2 else ""
 
 
-def check_output(path: Path | None) -> None:
-    """Refuse an output path that cannot be written, before any work (stdout: None or '-')."""
-    if path is None or str(path) == "-":
-        return
-    if path.is_dir():
-        raise InputError(f"cannot write {path}: it is a folder; name a file")
-    folder = path.parent
-    if not folder.is_dir():
-        what = "is not a folder" if folder.exists() else "does not exist"
-        raise InputError(f"cannot write {path}: the folder {folder} {what}")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"cannot write {path}: the folder {folder} is not writable")
-
-
 def emit(text: str, path: Path | None) -> None:
-    """Print ``text`` or write it to ``path`` whole (a temporary file renamed into place); a
-    failure names ``path``, not the temporary file."""
+    """Print ``text`` or write it to ``path`` whole (see ``write_atomically``)."""
     if path is None or str(path) == "-":
         sys.stdout.write(text)
         return
-    check_output(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):  # e.g. never created: the folder refused it
-            tmp.unlink(missing_ok=True)
+    write_atomically(path, lambda fh: fh.write(text))
 
 
 def csv_cell(value: Any) -> Any:

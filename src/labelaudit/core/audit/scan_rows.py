@@ -52,7 +52,8 @@ def library_versions() -> dict[str, str | None]:
     return found
 
 
-def _pid_exists(pid: int) -> bool:
+def pid_exists(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,7 +70,7 @@ def is_alive(row: Any, *, now: float | None = None) -> bool:
     now = time.time() if now is None else now
     fresh = row.heartbeat_at is not None and now - row.heartbeat_at < HEARTBEAT_TIMEOUT_S
     if fresh and row.host == os_identity()[1] and row.pid:
-        return _pid_exists(int(row.pid))
+        return pid_exists(int(row.pid))
     return fresh
 
 

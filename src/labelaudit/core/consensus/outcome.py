@@ -18,8 +18,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from labelaudit.core import issues_types as it
+from labelaudit.core.consensus.agreement import agreement_report
 from labelaudit.core.consensus.decisions import DROP_CODE
-from labelaudit.core.consensus.review import load_review, scan_pred_probs
+from labelaudit.core.consensus.methods import VoteMatrix
+from labelaudit.core.consensus.review import load_review, scan_pred_probs, vote_matrix
 from labelaudit.core.consensus.states import Review, compute_review
 from labelaudit.core.progress import Progress
 from labelaudit.core.store.arrays import put_array
@@ -91,6 +93,18 @@ def build_review(store: Store, *, method: str = "majority", with_paths: bool = T
     data = load_review(store, with_paths=with_paths)
     probs = scan_pred_probs(store, data) if method == "crowdlab" else None
     return compute_review(data, method=method, pred_probs=probs)
+
+
+def review_agreement(review: Review) -> tuple[VoteMatrix, dict[str, Any]]:
+    """The vote matrix of a review and its agreement report (names for annotators, classes)."""
+    matrix, _ = vote_matrix(review.data)
+    report = agreement_report(
+        matrix,
+        review.result,
+        annotator_names=[a.name for a in review.data.annotators],
+        class_names=review.data.catalog.class_names,
+    )
+    return matrix, report
 
 
 def review_outcomes(store: Store, *, method: str = "majority") -> Outcomes:

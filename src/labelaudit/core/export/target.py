@@ -16,6 +16,7 @@ import socket
 import uuid
 from pathlib import Path
 
+from labelaudit.core.audit.scan_rows import pid_exists
 from labelaudit.core.errors import DiskFullError, InputError, LabelauditError
 from labelaudit.core.paths import overlaps
 
@@ -120,15 +121,7 @@ def _alive(pid_and_id: str) -> bool:
         pid = int(pid_and_id.split("-")[0])
     except ValueError:
         return True  # not ours to judge
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or pid_exists(pid)
 
 
 def publish(tmp: Path, out: Path) -> Path | None:

@@ -13,16 +13,16 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from labelaudit.core.consensus.agreement import agreement_report
-from labelaudit.core.consensus.review import vote_matrix
+from labelaudit.core.consensus.outcome import review_agreement
 from labelaudit.gui.session import ReviewSession
+from labelaudit.gui.widgets.lazy_panel import RefreshWhenShown
 
 
 def _fmt(value: Any) -> str:
     return "—" if value is None else f"{float(value):.3f}"
 
 
-class AgreementPanel(QScrollArea):
+class AgreementPanel(RefreshWhenShown, QScrollArea):
     def __init__(self, session: ReviewSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -40,17 +40,6 @@ class AgreementPanel(QScrollArea):
         self.setWidget(body)
         self.setWidgetResizable(True)
 
-    def _refresh_if_visible(self) -> None:
-        """Panels in hidden tabs wait until they are shown (opening stays fast)."""
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
     def refresh(self) -> None:
         self._stale = False
         data = self.session.data
@@ -58,13 +47,7 @@ class AgreementPanel(QScrollArea):
         if review is None or len(review.data.votes) == 0:
             self.text.setText("No votes yet: agreement appears once people have voted.")
             return
-        matrix, _ = vote_matrix(review.data)
-        report = agreement_report(
-            matrix,
-            review.result,
-            annotator_names=[a.name for a in review.data.annotators],
-            class_names=review.data.catalog.class_names,
-        )
+        matrix, report = review_agreement(review)
         counts = matrix.counts()
         class_votes = {
             name: (int(counts[:, c].sum()), int((counts[:, c] > 0).sum()))

@@ -26,6 +26,7 @@ from labelaudit.core.audit.results import load_results
 from labelaudit.core.errors import LabelauditError
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.views.bar_chart import BarChart
+from labelaudit.gui.widgets.lazy_panel import RefreshWhenShown
 
 
 def _fitted_table() -> QTableWidget:
@@ -49,7 +50,7 @@ def _fit_to_contents(table: QTableWidget) -> None:
     table.setFixedSize(width, height + frame)
 
 
-class SummaryPanel(QScrollArea):
+class SummaryPanel(RefreshWhenShown, QScrollArea):
     def __init__(self, session: ReviewSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -89,17 +90,6 @@ class SummaryPanel(QScrollArea):
 
     def _connect(self) -> None:
         self.session.data_changed.connect(self._refresh_if_visible)
-
-    def _refresh_if_visible(self) -> None:
-        """Panels in hidden tabs wait until they are shown (opening stays fast)."""
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
 
     def refresh(self) -> None:
         self._stale = False
