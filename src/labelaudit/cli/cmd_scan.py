@@ -66,7 +66,8 @@ def request_from_args(args: argparse.Namespace) -> ScanRequest:
 def threads_for_load(cores: int, load: float | None) -> int | None:
     """Torch threads that suit the machine now: None (torch's default) when it is quiet, else the
     cores other work leaves free. Torch's CPU threads spin while they wait for each other, so
-    beside one busy process 2 threads trained 5x slower than 1 on a 2-core machine."""
+    beside one busy process 2 threads trained 1.9x slower than 1 on a 2-core machine
+    (scripts/bench_threads.py)."""
     if load is None:
         return None
     free = round(cores - load)
