@@ -1,13 +1,13 @@
 """Proof that the audit helps: retrain on raw labels, on the automatic audit's export, on truth.
 
 Usage:
-    python scripts/bench_retrain_gain.py [--dataset digits|cifar10-test] [--seeds 0,1,2]
-        [--noise 0.4] [--imbalance 10] [--epochs 30] [--threshold P] [--work DIR]
+    python scripts/bench_retrain_gain.py [--dataset digits|cifar10-test] [--data DIR]
+        [--seeds 0,1,2] [--noise 0.4] [--imbalance 10] [--epochs 30] [--threshold P] [--work DIR]
         [--out FILE.json] [--reuse] [--scan-args="--no-embed"] [--retrain-args="--width 32"]
 
 For each seed, on scikit-learn's digits (32x32; or the 10,000 CIFAR-10 test photos in
-../shared/datasets/cifar10-test with --dataset cifar10-test, 100 held out per class, meant for a
-GPU with --noise 0.3): hold out 30 images per class with TRUE labels
+cifar10-test under --data DIR (default ../shared/datasets) with --dataset cifar10-test, 100 held
+out per class, meant for a GPU with --noise 0.3): hold out 30 images per class with TRUE labels
 (before any audit); make the rest strongly imbalanced (3 random classes keep 1/--imbalance of
 their images, the others all, so the audit still has data to learn from); plant >= --noise
 label noise with cleanlab's ``benchmarking.noise_generation`` (a valid noise matrix from its
@@ -97,14 +97,18 @@ def noisy_labels(truth: np.ndarray, *, noise: float, seed: int) -> np.ndarray:
     raise SystemExit(f"no valid noise matrix with {noise:.0%} noise for these class sizes")
 
 
-CIFAR10_TEST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-test"
+# The dataset folders: --data DIR, else $LABELAUDIT_DATASETS, else ../shared/datasets.
+DATASETS = Path(
+    os.environ.get("LABELAUDIT_DATASETS")
+    or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
 HELD_OUT = {"digits": 30, "cifar10-test": 100}
 
 
 class Source:
     """The images of a dataset, each writable under a new name: ``truth`` int (N,)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, data: Path = DATASETS) -> None:
         self.name = name
         if name == "digits":
             from labelaudit.core.dataset.demo import load_digit_images
@@ -112,12 +116,11 @@ class Source:
             self.pixels, self.truth = load_digit_images()
             self.ext = ".png"
         else:
-            if not CIFAR10_TEST.is_dir():
-                raise SystemExit(f"{CIFAR10_TEST} not found")
-            classes = sorted(p.name for p in CIFAR10_TEST.iterdir() if p.is_dir())
-            files = [
-                (f, k) for k, c in enumerate(classes) for f in sorted((CIFAR10_TEST / c).iterdir())
-            ]
+            root = data / "cifar10-test"
+            if not root.is_dir():
+                raise SystemExit(f"{root} not found (--data DIR: the folder holding cifar10-test)")
+            classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+            files = [(f, k) for k, c in enumerate(classes) for f in sorted((root / c).iterdir())]
             self.files = [f for f, _ in files]
             self.truth = np.array([k for _, k in files])
             self.ext = ".jpg"
@@ -148,9 +151,17 @@ def step_imbalance(
     return np.sort(np.concatenate(keep)), sorted(int(c) for c in small)
 
 
-def make_data(work: Path, *, dataset: str, seed: int, noise: float, imbalance: float) -> dict:
+def make_data(
+    work: Path,
+    *,
+    dataset: str,
+    seed: int,
+    noise: float,
+    imbalance: float,
+    data: Path = DATASETS,
+) -> dict:
     rng = np.random.default_rng(seed)
-    source = Source(dataset)
+    source = Source(dataset, data=data)
     truth = source.truth
     k = int(truth.max()) + 1
     held = np.concatenate(
@@ -266,7 +277,12 @@ def prepare_seed(work: Path, args: argparse.Namespace, seed: int) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     data = make_data(
-        work, dataset=args.dataset, seed=seed, noise=args.noise, imbalance=args.imbalance
+        work,
+        dataset=args.dataset,
+        seed=seed,
+        noise=args.noise,
+        imbalance=args.imbalance,
+        data=args.data,
     )
     t = args.threads
     labelaudit("init", work / "p_noisy", "--images", work / "noisy", threads=t)
@@ -348,6 +364,12 @@ def summarize(runs: list[dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=sorted(HELD_OUT), default="digits")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATASETS,
+        help="folder holding cifar10-test (default $LABELAUDIT_DATASETS or ../shared/datasets)",
+    )
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--noise", type=float, default=0.4)
     parser.add_argument("--imbalance", type=float, default=10.0)

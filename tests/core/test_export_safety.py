@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from export_helpers import export, project_fixture, read_manifest
+from export_helpers import export, make_project, project_fixture, read_manifest
 from helpers import cli_executable, tree_fingerprint, write_image
 from labelaudit.core.errors import Cancelled, InputError
-from labelaudit.core.export.target import OLD_TAG, TMP_TAG, clean_leftovers
+from labelaudit.core.export.runs import safe_host as _safe_host
+from labelaudit.core.export.target import OLD_TAG, TMP_TAG
 from labelaudit.core.progress import Progress
 from labelaudit.core.project import Project
 
@@ -195,14 +196,14 @@ def test_killed_export_leaves_no_half_written_folder(
     assert len(read_manifest(out)) == sum(COUNTS.values())
 
 
-def test_a_swap_cut_between_renames_brings_the_old_export_back(tmp_path: Path) -> None:
+def test_hidden_folders_of_dead_exports_are_left_alone_unless_recorded(tmp_path: Path) -> None:
+    """Only folders an export of this project recorded are swept, never one by its name."""
+    with make_project(tmp_path, COUNTS) as project:
+        folder = project.folder
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    out = tmp_path / "out"
-    from labelaudit.core.export.target import _safe_host
-
-    old = tmp_path / f".out{OLD_TAG}{_safe_host()}-{dead.pid}-abcd"
-    old.mkdir()
-    (old / "provenance.json").write_text('{"labelaudit_version": "0"}')
-    clean_leftovers(out)
-    assert (out / "provenance.json").is_file() and not old.exists()
+    lookalike = tmp_path / f".out{OLD_TAG}{_safe_host()}-{dead.pid}-abcd"
+    lookalike.mkdir()
+    (lookalike / "provenance.json").write_text('{"labelaudit_version": "0"}')
+    Project.open(folder).close()
+    assert (lookalike / "provenance.json").is_file() and not (tmp_path / "out").exists()

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from PIL import Image
 
 from helpers import make_tree, tree_fingerprint, write_image
-from labelaudit.core.dataset import importer
+from labelaudit.core.dataset import importer, workers
 from labelaudit.core.errors import InputError, ProjectError
+from labelaudit.core.info import project_info
 from labelaudit.core.project import Project
 from labelaudit.core.store.schema import annotators, images, review_requests, votes
 
@@ -336,8 +337,8 @@ def test_reimport_of_unchanged_tree_reads_nothing(tmp_path: Path, new_project, m
     project = new_project(root)
     project.import_images()
     calls: list[str] = []
-    real = importer.inspect_file
-    monkeypatch.setattr(importer, "inspect_file", lambda p, o: calls.append(p) or real(p, o))
+    real = workers.inspect_file
+    monkeypatch.setattr(workers, "inspect_file", lambda p, o: calls.append(p) or real(p, o))
     report = project.import_images()
     assert report.unchanged == 3 and calls == []
 
@@ -367,7 +368,7 @@ def test_interrupted_import_leaves_the_project_unchanged(
 ) -> None:
     root = make_tree(tmp_path / "images", {"a": 20})
     project = new_project(root)
-    real = importer.inspect_file
+    real = workers.inspect_file
     count = {"n": 0}
 
     def dying(path, options):
@@ -376,10 +377,12 @@ def test_interrupted_import_leaves_the_project_unchanged(
             raise KeyboardInterrupt
         return real(path, options)
 
-    monkeypatch.setattr(importer, "inspect_file", dying)
+    monkeypatch.setattr(workers, "inspect_file", dying)
     monkeypatch.setattr(importer, "STAGE_ROWS", 5)
     with pytest.raises(KeyboardInterrupt):
         project.import_images(workers=1)
     assert _rows(project) == {}
-    monkeypatch.setattr(importer, "inspect_file", real)
+    unfinished = project_info(project.store)["unfinished_imports"]
+    assert [u["status"] for u in unfinished] == ["interrupted"]  # not "running" forever
+    monkeypatch.setattr(workers, "inspect_file", real)
     assert project.import_images().new == 20

@@ -173,6 +173,9 @@ def test_embeddings_come_from_one_network_and_progress_is_reported(full_scan: di
     fold_updates = [info for kind, name, info in events if kind == "update" and "fold" in name]
     assert fold_updates and {"epoch", "epochs", "images_per_s", "eta_s"} <= set(fold_updates[-1])
     assert result.info["model"] == "small-cnn" and "from scratch" in result.info["why"]
+    # the coloured shapes are decided to be photos from the decoded images: mirrored
+    assert result.info["flip_why"].startswith("mirroring on: 100% of 240 sampled images")
+    assert result.info["config"]["flip"] is True
 
 
 def _quick(**kw: Any) -> ScanConfig:
@@ -424,6 +427,7 @@ def test_a_fully_checkpointed_scan_decodes_and_trains_nothing(tmp_path: Path) ->
         assert np.array_equal(result.pred_probs[fold == k], stored[k])
     assert not [e for e in progress.events if e[0] == "start"]
     assert result.info["resumed_folds"] == [0, 1, 2]
+    assert result.info["config"]["flip"] is None and result.info["flip_why"] is None
 
 
 @pytest.mark.slow
@@ -444,3 +448,15 @@ def test_torchvision_backbones_fine_tune_per_fold(
     assert result.pred_probs.shape == (len(paths), 4)
     assert np.allclose(result.pred_probs.sum(axis=1), 1.0, atol=1e-5)
     assert result.embeddings is not None and len(result.embeddings) == len(paths)
+
+
+def test_channel_statistics_from_histograms_equal_numpys() -> None:
+    """Mean and std per channel from 256-bin counts (made where the images live, no float copy)
+    equal numpy's float64 mean and std of all pixels."""
+    images = np.random.default_rng(0).integers(0, 256, (50, 3, 9, 7), dtype=np.uint8)
+    images[:, 2] = 7  # a flat channel: std clipped to 1e-3
+    mean, std = _train.channel_stats(torch.from_numpy(images))
+    flat = images.transpose(1, 0, 2, 3).reshape(3, -1).astype(np.float64)
+    assert np.allclose(mean, flat.mean(axis=1) / 255, rtol=1e-12, atol=0)
+    assert np.allclose(std[:2], flat.std(axis=1)[:2] / 255, rtol=1e-12, atol=0)
+    assert std[2] == 1e-3

@@ -113,7 +113,8 @@ def test_window_appears_on_a_real_x_server(tmp_path: Path, project) -> None:  # 
             stderr=subprocess.PIPE,
             text=True,
         )
-        found = _find_window(f"{project.folder.name} — labelaudit", display, timeout=60)
+        title = f"{project.folder.name} — ann (annotator) — labelaudit"
+        found = _find_window(title, display, timeout=60)
         if not found:
             app.terminate()
             _, err = app.communicate(timeout=10)

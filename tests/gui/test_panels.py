@@ -91,7 +91,7 @@ def test_drop_a_project_folder_opens_it_and_remembers_it(qtbot, project, make_wi
     assert window.session.project is not None and window.session.data.n == 15
     assert window.prefs.recent_projects() == [str(project.folder)]
     assert window.recent_menu.actions()[0].text() == str(project.folder)
-    assert window.windowTitle() == "proj — labelaudit"
+    assert window.windowTitle() == "proj — ann (annotator) — labelaudit"
 
 
 def test_hidden_suggestions_hide_the_noise_matrix_from_annotators(  # type: ignore[no-untyped-def]

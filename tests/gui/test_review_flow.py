@@ -86,7 +86,9 @@ def test_key_classes_follow_digit_names() -> None:
     assert key_classes(["3", "7"]) == {3: 0, 7: 1}
     assert key_classes(["cat", "dog"]) == {1: 0, 2: 1}
     assert key_classes(["0", "cat"]) == {1: 0, 2: 1}  # not all digits: the first nine in order
-    assert key_classes([f"c{i:02d}" for i in range(12)]) == {i + 1: i for i in range(9)}
+    ten = {**{i + 1: i for i in range(9)}, 0: 9}  # 0 is the tenth class (number-row order)
+    assert key_classes([f"c{i:02d}" for i in range(10)]) == ten
+    assert key_classes([f"c{i:02d}" for i in range(12)]) == ten  # beyond ten: the picker
 
 
 @pytest.fixture

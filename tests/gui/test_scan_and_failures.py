@@ -150,3 +150,16 @@ def test_a_missing_project_is_a_message(qtbot, tmp_path, make_window) -> None:  
     assert not window.open_project(tmp_path / "nope")
     assert "no project" in window.message_bar.text
     assert window.session.project is None
+
+
+def test_scan_dialog_mirroring_is_auto_unless_chosen(qtbot, unscanned, make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(unscanned.folder, annotator=None)
+    window.open_scan_dialog()
+    dialog = window.scan_dialog
+    assert dialog.flip.currentText().startswith("auto")
+    assert "--flip" not in dialog.options() and "--no-flip" not in dialog.options()
+    dialog.flip.setCurrentText("off")
+    assert "--no-flip" in dialog.options()
+    dialog.flip.setCurrentText("on")
+    assert "--flip" in dialog.options()
+    dialog.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.core.consensus.methods import METHODS
 from labelaudit.core.consensus.outcome import build_review, review_agreement
 
@@ -24,12 +24,13 @@ def _print_report(report: dict[str, Any]) -> None:
     )
     print("per class (this class vs the rest)      alpha   kappa")
     for name, s in report["per_class"].items():
-        print(f"  {name:<36} {_show(s['krippendorff_alpha']):>7} {_show(s['fleiss_kappa']):>7}")
+        alpha, kappa = _show(s["krippendorff_alpha"]), _show(s["fleiss_kappa"])
+        print(f"  {for_terminal(name):<36} {alpha:>7} {kappa:>7}")
     print(f"annotators ({report['method']})            votes  agree  quality")
     for a in report["annotators"]:
         print(
-            f"  {a['name']:<30} {a['votes']:>7} {_show(a['agreement_with_consensus']):>6} "
-            f"{_show(a['quality']):>8}"
+            f"  {for_terminal(a['name']):<30} {a['votes']:>7} "
+            f"{_show(a['agreement_with_consensus']):>6} {_show(a['quality']):>8}"
         )
     names = report["cohen_kappa"]["annotators"]
     if len(names) >= 2:
@@ -43,7 +44,7 @@ def _print_report(report: dict[str, Any]) -> None:
                     strict=True,
                 )
             ]
-            print(f"  {name:<20} " + " ".join(f"{c:>12}" for c in cells))
+            print(f"  {for_terminal(name):<20} " + " ".join(f"{c:>12}" for c in cells))
 
 
 def _run(args: argparse.Namespace) -> int:

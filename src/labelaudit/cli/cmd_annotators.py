@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.core.consensus.annotators import ROLES, add_annotator, list_annotators
 
 
 def _add(args: argparse.Namespace) -> int:
     with open_project(args) as project:
         who = add_annotator(project.store, args.name, role=args.role)
-    print(f"{who.name} ({who.role})")
+    print(f"{for_terminal(who.name)} ({who.role})")
     return 0
 
 
@@ -26,7 +26,7 @@ def _list(args: argparse.Namespace) -> int:
         print_json([{"name": a.name, "role": a.role} for a in people])
     else:
         for a in people:
-            print(f"{a.name}\t{a.role}")
+            print(f"{for_terminal(a.name)}\t{a.role}")
     return 0
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import sys
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.cli.common import add_project_args, check_output, open_project
+from labelaudit.cli.common import add_project_args, check_output, for_terminal, open_project
 from labelaudit.cli.review_common import (
     add_viewer_arg,
     class_label,
@@ -25,6 +24,7 @@ from labelaudit.core.consensus.annotators import get_annotator
 from labelaudit.core.consensus.methods import METHODS
 from labelaudit.core.consensus.outcome import run_consensus
 from labelaudit.core.consensus.states import Review
+from labelaudit.core.csv_safe import SafeDictWriter
 
 COLUMNS = (
     "path",
@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         hidden = hidden_images(project, run.review, args.viewer)
     rows = consensus_rows(run.review, run.outcomes, hidden)
     for note in run.summary["notes"]:
-        print(f"labelaudit: note: {note}", file=sys.stderr)
+        print(f"labelaudit: note: {for_terminal(note)}", file=sys.stderr)
     if args.format == "json":
         text = json.dumps(
             {"run": run.run_id, **run.summary, "images": rows}, indent=2, ensure_ascii=False
@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         emit(text + "\n", args.output)
         return 0
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = SafeDictWriter(buffer, COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     emit(buffer.getvalue(), args.output)

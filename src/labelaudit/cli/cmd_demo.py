@@ -138,5 +138,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild an existing demo folder")
     parser.add_argument("--skip-scan", action="store_true", help="import only: no scan, no audit")
-    parser.add_argument("--annotator", metavar="NAME", help="who opens the app")
+    parser.add_argument(
+        "--annotator",
+        metavar="NAME",
+        help="who opens the app: ana or bob (annotators) or lena (lead); default: the app asks",
+    )
     parser.set_defaults(func=_run)

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli import interop_cli
+from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.consensus.methods import METHODS
 from labelaudit.core.export.options import (
@@ -39,6 +40,9 @@ def _options(args: argparse.Namespace) -> ExportOptions:
 
 
 def _run(args: argparse.Namespace) -> int:
+    review = interop_cli.export_tasks(args)  # labelstudio-review / cvat-review: tasks only
+    if review is not None:
+        return review
     options = _options(args)
     progress = make_progress(json_lines=args.progress_json)
     with open_project(args) as project:
@@ -52,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def print_result(result: ExportResult) -> None:
     c: dict[str, Any] = result.counts
-    out = result.out_dir
+    out = for_terminal(result.out_dir)
     print(
         f"exported {c['images_exported']} images ({c['rows_written']} rows, {c['repeats']} "
         f"oversampled repeats) to {out}"
@@ -68,9 +72,9 @@ def print_result(result: ExportResult) -> None:
             "image (duplicate groups kept together); see provenance.json"
         )
     for warning in result.warnings:
-        print(f"warning: {warning}")
-    print(f"what changed: {out / 'CHANGES.md'}")
-    print(f"retrain: python {out / 'retrain.py'} {out}   (or: labelaudit retrain {out})")
+        print(f"warning: {for_terminal(warning)}")
+    print(f"what changed: {out}/CHANGES.md")
+    print(f"retrain: python {out}/retrain.py {out}   (or: labelaudit retrain {out})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -140,7 +144,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--format",
         default="imagefolder,csv",
         metavar="LIST",
-        help="comma list of imagefolder, csv, labelstudio (default imagefolder,csv)",
+        help="comma list of imagefolder, csv, labelstudio (default imagefolder,csv); or "
+        "labelstudio-review and/or cvat-review alone: the images to review as tasks for that "
+        "tool (docs/interop-labelstudio.md, docs/interop-cvat.md)",
     )
     parser.add_argument(
         "--mode",
@@ -152,7 +158,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--force",
         action="store_true",
-        help="replace an existing export in DIR (kept until the new one is done)",
+        help="replace a previous export in DIR: only a folder whose every file its "
+        "provenance.json lists with a matching sha256 (kept until the new one is recorded)",
     )
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     parser.add_argument("--progress-json", action="store_true", help="progress as JSON lines")

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli import interop_cli
+from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.dataset.importer import ImportReport
 from labelaudit.core.dataset.problems import REASONS
@@ -49,6 +50,7 @@ def add_import_options(parser: argparse.ArgumentParser) -> None:
         "0: no limit)",
     )
     parser.add_argument("--json", action="store_true", help="print the import report as JSON")
+    interop_cli.add_from_options(parser)
 
 
 def run_import(
@@ -58,9 +60,10 @@ def run_import(
     rehash: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> int:
+    foreign = interop_cli.prepare(args, project.image_root, project.import_source().classes)
     source = choose_source(
         project.import_source(),
-        manifest=args.manifest,
+        manifest=interop_cli.manifest_for(foreign, project, args.manifest),
         folder=getattr(args, "folder", False),
         classes=args.classes,
     )
@@ -71,13 +74,15 @@ def run_import(
         max_pixels=args.max_pixels,
         progress=make_progress(),
     )
+    votes = interop_cli.finish(project, foreign)
     if args.json:
         problem_paths = [p.describe() for p in report.problems]
-        print_json({**report.as_dict(), "problem_paths": problem_paths, **(extra or {})})
+        print_json({**report.as_dict(), "problem_paths": problem_paths, **(extra or {}), **votes})
     else:
         if source.manifest is not None:
-            print(f"labels from the manifest {source.manifest}")
+            print(f"labels from the manifest {for_terminal(source.manifest)}")
         print_report(report)
+        interop_cli.print_votes(votes)
     return 1 if args.strict and report.problems else 0
 
 
@@ -104,7 +109,7 @@ def print_report(report: ImportReport) -> None:
     if report.skipped_non_images:
         print(f"skipped {report.skipped_non_images} files without an image extension")
     for folder in report.skipped_projects:
-        print(f"skipped {folder}: it holds a labelaudit project, not images")
+        print(f"skipped {for_terminal(folder)}: it holds a labelaudit project, not images")
     if report.problems:
         print(f"{len(report.problems)} problems (kept out of scans and exports):")
         by_reason: dict[str, list[str]] = {}
@@ -115,7 +120,7 @@ def print_report(report: ImportReport) -> None:
         for reason, paths in sorted(by_reason.items()):
             print(f"  {reason}: {len(paths)} - {REASONS.get(reason, reason)}")
             for path in paths[:MAX_LISTED]:
-                print(f"    {path}")
+                print(f"    {for_terminal(path)}")
             if len(paths) > MAX_LISTED:
                 print(
                     f"    ... and {len(paths) - MAX_LISTED} more (labelaudit info --json lists all)"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.common import add_project_args, for_terminal_data, open_project, print_json
 from labelaudit.core.info import project_info
 from labelaudit.core.project import Project
 
@@ -25,6 +26,7 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     if as_json:
         print_json(info)
         return
+    info = for_terminal_data(info)  # names and paths cannot act on the terminal
     print(f"project     {info['project']}")
     print(f"images in   {info['image_root']}")
     print(f"database    {info['database']}")
@@ -38,6 +40,7 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     for name, counts in info["classes"].items():
         extra = "".join(f", {counts[k]} {k}" for k in ("broken", "missing") if counts.get(k))
         print(f"  {name:<{width}}  {counts['ok']:>7}{extra}")
+    _print_unfinished(info["unfinished_imports"])
     _print_unlabelled(info["unlabelled"])
     _print_duplicates(info)
     _print_missing(info["missing_paths"])
@@ -59,6 +62,19 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
     print(f"votes       {info['votes']} by {len(info['annotators'])} annotators")
     for a in info["annotators"]:
         print(f"  {a['name']} ({a['role']}): {a['votes']}")
+
+
+def _print_unfinished(unfinished: list[dict[str, Any]]) -> None:
+    for entry in unfinished:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry["started_at"]))
+        who = f"pid {entry['pid']} on {entry['host']}" if entry["pid"] else "an older version"
+        if entry["status"] == "running":
+            print(f"import      #{entry['id']} running since {started} ({who})")
+        else:
+            print(
+                f"import      #{entry['id']} INTERRUPTED (started {started}, {who}): its files "
+                "are not in the project; run `labelaudit import` again"
+            )
 
 
 def _print_unlabelled(unlabelled: dict[str, Any]) -> None:

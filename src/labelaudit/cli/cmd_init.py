@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from labelaudit.cli import interop_cli
 from labelaudit.cli.cmd_import import add_import_options, run_import
-from labelaudit.cli.common import add_project_args
+from labelaudit.cli.common import add_project_args, for_terminal
 from labelaudit.core.dataset.inspect import check_options
 from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
@@ -16,16 +17,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.manifest is not None and not args.manifest.is_file():
         raise InputError(f"manifest not found: {args.manifest}")
     check_options(workers=args.workers, max_pixels=args.max_pixels)
+    if args.images.is_dir():  # --from is read and checked whole before anything is written
+        interop_cli.prepare(args, args.images)
     project = Project.create(args.project, args.images, db_url=args.db)
     where = {"project": str(project.folder), "image_root": str(project.image_root)}
     try:
         code = run_import(project, args, extra=where)
     except BaseException:
+        interop_cli.discard_sources(project)
         project.discard_new()
         raise
     project.close()
     if not args.json:  # with --json, stdout is the JSON report alone
-        print(f"created project {project.folder} for images in {project.image_root}")
+        where = for_terminal(project.image_root)
+        print(f"created project {for_terminal(project.folder)} for images in {where}")
     return code
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from labelaudit.cli.common import add_project_args, open_project, write_atomically
+from labelaudit.cli.common import add_project_args, for_terminal, open_project, write_atomically
 from labelaudit.core.audit.issue_table import ORDERS, IssueTable, issue_table
+from labelaudit.core.csv_safe import SafeWriter
 
 
 def _cell(value: Any) -> str:
@@ -29,7 +29,7 @@ def _json_value(value: Any) -> Any:
 
 
 def write_csv(table: IssueTable, out: TextIO) -> None:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeWriter(out, lineterminator="\n")  # no cell runs as a spreadsheet formula
     writer.writerow(table.columns)
     for row in table.rows():
         writer.writerow([_cell(v) for v in row])
@@ -57,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     fill = write_json if args.format == "json" else write_csv
     if args.output is not None:
         write_atomically(args.output, lambda fh: fill(table, fh))
-        print(f"{len(table)} rows written to {args.output}", file=sys.stderr)
+        print(f"{len(table)} rows written to {for_terminal(args.output)}", file=sys.stderr)
     else:
         fill(table, sys.stdout)
     return 0

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.cli.review_common import class_label, fmt
 from labelaudit.core.consensus.annotators import get_annotator, require_lead
 from labelaudit.core.consensus.methods import METHODS
@@ -86,25 +86,33 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"annotator": who.name, "remaining": int(ids.size), "images": rows})
         return 0
-    what = "waiting for a lead" if args.disagreements else f"waiting for {who.name}'s vote"
+    name = for_terminal(who.name)
+    what = "waiting for a lead" if args.disagreements else f"waiting for {name}'s vote"
     print(f"{ids.size} images {what}" + (f"; the first {len(rows)}:" if rows else ""))
     for row in rows:
-        votes = row.get("votes")
-        if isinstance(votes, list):
-            cast = ", ".join(
-                f"{x['annotator']} ({x['annotator_quality']}): {x['vote']}" for x in votes
-            )
-            print(
-                f"{row['path']}\tgiven {row['given_label']}\tconsensus {row['consensus_label']} "
-                f"({row['consensus_quality']})\t{row['reason']}\t{cast}"
-            )
-        else:
-            extra = f"\tsuggested {row['suggested_label']}" if "suggested_label" in row else ""
-            print(
-                f"{row['path']}\tgiven {row['given_label']}{extra}\tquality "
-                f"{row['label_quality'] or '-'}\tvotes {row['votes']}"
-            )
+        _print_row(row)
     return 0
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    """One line per image, names and paths escaped for the terminal."""
+    shown = {k: v if k == "votes" else for_terminal(v) for k, v in row.items()}
+    votes = shown["votes"]
+    if isinstance(votes, list):
+        cast = ", ".join(
+            f"{for_terminal(x['annotator'])} ({x['annotator_quality']}): {for_terminal(x['vote'])}"
+            for x in votes
+        )
+        print(
+            f"{shown['path']}\tgiven {shown['given_label']}\tconsensus "
+            f"{shown['consensus_label']} ({shown['consensus_quality']})\t{shown['reason']}\t{cast}"
+        )
+    else:
+        extra = f"\tsuggested {shown['suggested_label']}" if "suggested_label" in shown else ""
+        print(
+            f"{shown['path']}\tgiven {shown['given_label']}{extra}\tquality "
+            f"{shown['label_quality'] or '-'}\tvotes {votes}"
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

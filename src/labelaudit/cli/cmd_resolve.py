@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli.common import add_project_args, for_terminal, open_project
 from labelaudit.core.commands import ResolveCommand
 from labelaudit.core.consensus.image_refs import image_for_path
 
@@ -24,7 +24,8 @@ def _run(args: argparse.Namespace) -> int:
     assert record is not None
     what = record.class_name if record.kind == "label" else "drop"
     extra = f", superseding {record.supersedes}" if record.supersedes else ""
-    print(f"{record.lead} resolved {record.path} as {what} (decision {record.decision_id}{extra})")
+    who, where = for_terminal(record.lead), for_terminal(record.path)
+    print(f"{who} resolved {where} as {for_terminal(what)} (decision {record.decision_id}{extra})")
     return 0
 
 

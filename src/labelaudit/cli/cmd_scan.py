@@ -12,6 +12,7 @@ from typing import Any
 
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.cli.progress_bind import make_progress
+from labelaudit.core.audit.analyze import BATCH_ABOVE_MB
 from labelaudit.core.audit.labels import FILTER_METHODS, QUALITY_METHODS
 from labelaudit.core.audit.run import ScanOutcome, ScanRequest, run_scan
 from labelaudit.core.errors import InputError, LabelauditError
@@ -27,6 +28,8 @@ CV_ONLY = (
 def request_from_args(args: argparse.Namespace) -> ScanRequest:
     if args.pred_probs is not None:
         given = [name for name in CV_ONLY if getattr(args, name) not in (None, False)]
+        if args.flip is False:  # --no-flip
+            given.insert(CV_ONLY.index("flip"), "no_flip")
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             verb = "applies" if len(given) == 1 else "apply"
@@ -60,6 +63,7 @@ def request_from_args(args: argparse.Namespace) -> ScanRequest:
         min_class_size=args.min_class_size,
         pred_probs=args.pred_probs,
         embeddings=args.embeddings,
+        batch_above_mb=args.batch_audit_mb,
     )
 
 
@@ -162,6 +166,8 @@ def print_outcome(outcome: ScanOutcome, *, project_dir: Path, elapsed_s: float) 
         f"agreement with the given labels {100 * summary['accuracy']:.1f}%; "
         f"{issues['flagged']} labels flagged (about {issues['estimated']} look wrong)"
     )
+    if outcome.kind == "cv" and outcome.info.get("flip_why"):
+        print(outcome.info["flip_why"])
     print(
         f"next: labelaudit summary {project_dir}   |   "
         f"labelaudit issues {project_dir} -o issues.csv"
@@ -217,7 +223,11 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--seed", type=int, metavar="N", help="default 0")
     model.add_argument("--device", metavar="auto|cpu|cuda|mps", help="default auto")
     model.add_argument(
-        "--flip", action="store_true", help="horizontal-flip augmentation (off by default)"
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="horizontal-flip augmentation (default: on when most images are in colour, i.e. "
+        "photos; off for grey digits, text or symbols; the scan says which and why)",
     )
     model.add_argument(
         "--no-embed",
@@ -256,6 +266,15 @@ def _add_audit_args(parser: argparse.ArgumentParser) -> None:
         default="self_confidence",
         metavar="METHOD",
         help=f"cleanlab label-quality score: {', '.join(QUALITY_METHODS)}",
+    )
+    audit.add_argument(
+        "--batch-audit-mb",
+        type=float,
+        default=BATCH_ABOVE_MB,
+        metavar="MB",
+        help="audit pred_probs larger than this in row chunks with bounded memory (cleanlab's "
+        f"batched label-issue search; same flags for the default --filter-by; default "
+        f"{BATCH_ABOVE_MB:g}, 0 = always)",
     )
     audit.add_argument(
         "--pred-probs",

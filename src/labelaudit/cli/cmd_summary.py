@@ -8,7 +8,13 @@ import textwrap
 import time
 from typing import Any
 
-from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.cli.common import (
+    add_project_args,
+    for_terminal,
+    for_terminal_data,
+    open_project,
+    print_json,
+)
 from labelaudit.core.audit.findings import scan_report
 from labelaudit.core.project import Project
 
@@ -31,8 +37,9 @@ def print_summary(project: Project, *, as_json: bool = False) -> None:
     if as_json:
         print_json(report)
         return
+    report = for_terminal_data(report)  # class names and paths cannot act on the terminal
     print(_describe_scan(report))
-    folder = shlex.quote(str(project.folder))
+    folder = shlex.quote(for_terminal(project.folder))
     print(report["headline"])
     stale = report["stale"]
     if stale:

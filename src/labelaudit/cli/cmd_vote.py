@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli.common import add_project_args, for_terminal, open_project
 from labelaudit.core.commands import VoteCommand
 from labelaudit.core.consensus.image_refs import image_for_path
 from labelaudit.core.consensus.resolution import current_decision
@@ -34,10 +34,12 @@ def _run(args: argparse.Namespace) -> int:
         decided = current_decision(project.store, image.id)
     assert record is not None
     what = f"keep ({record.class_name})" if record.is_keep else record.class_name or record.kind
-    print(f"{record.annotator} voted {what} on {record.path} (vote {record.vote_id})")
+    who, where = for_terminal(record.annotator), for_terminal(record.path)
+    print(f"{who} voted {for_terminal(what)} on {where} (vote {record.vote_id})")
     if decided is not None:  # the lead's decision is final: say so rather than refuse the vote
         print(
-            f"labelaudit: note: a lead already decided this image ({decided}); your vote is kept "
+            f"labelaudit: note: a lead already decided this image ({for_terminal(decided)}); "
+            "your vote is kept "
             "but changes nothing",
             file=sys.stderr,
         )

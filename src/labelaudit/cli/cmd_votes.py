@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
 
-from labelaudit.cli.common import add_project_args, open_project
+from labelaudit.cli import interop_cli
+from labelaudit.cli.common import add_project_args, for_terminal, open_project
 from labelaudit.cli.review_common import add_viewer_arg, emit, hidden_images
 from labelaudit.core.consensus.outcome import build_review
 from labelaudit.core.consensus.votes_csv import export_rows, import_votes, write_csv
@@ -14,15 +16,18 @@ from labelaudit.core.errors import InputError
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.format != "csv":
+        return interop_cli.import_votes(args)
     if args.file.is_dir():
         raise InputError(f"{args.file} is a folder, not a CSV file")
     if not args.file.is_file():
         raise InputError(f"no such file: {args.file}")
     with open_project(args) as project:
         report = import_votes(project.store, args.file, image_root=project.image_root)
+    new = for_terminal(", ".join(report.new_annotators))
     print(
         f"{report.rows} rows: {report.added} votes added, {report.already_stored} already stored"
-        + (f"; new annotators: {', '.join(report.new_annotators)}" if report.new_annotators else "")
+        + (f"; new annotators: {new}" if new else "")
     )
     return 0
 
@@ -33,10 +38,19 @@ def _export(args: argparse.Namespace) -> int:
         if args.viewer:
             review = build_review(project.store, with_paths=False)
             hidden = hidden_images(project, review, args.viewer)
-        rows = export_rows(project.store, hidden_image_ids=hidden)
+        export = export_rows(project.store, hidden_image_ids=hidden)
     buffer = io.StringIO()
-    write_csv(rows, buffer)
+    write_csv(export.rows, buffer)
     emit(buffer.getvalue(), args.output)
+    if export.bad_times:
+        n = len(export.bad_times)
+        print(
+            f"labelaudit: warning: {n} vote{'s' if n > 1 else ''} "
+            f"({', '.join(export.bad_times[:3])}{', ...' if n > 3 else ''}) "
+            f"{'have' if n > 1 else 'has'} a stored time that is not a valid time: written "
+            "with an empty time",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -53,7 +67,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "are registered as annotators; importing the same file twice adds nothing.",
     )
     add_project_args(imp)
-    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    interop_cli.add_votes_options(imp)
     imp.set_defaults(func=_import)
     exp = actions.add_parser(
         "export",

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +35,41 @@ def open_project(args: argparse.Namespace) -> Project:
     return Project.open(args.project, db_url=args.db)
 
 
+# Characters that act on a terminal instead of showing: C0/C1 controls (ESC starts colour and
+# cursor sequences, CSI is a one-byte ESC [), DEL, line separators and the bidi controls that
+# reorder what follows (U+202E makes "gpj.exe" read "exe.jpg").
+_BIDI = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_UNSAFE_JSON = re.compile(f"[\x7f-\x9f{_BIDI}]")  # json escapes C0 controls itself
+
+
+def for_terminal(value: Any) -> str:
+    """``value`` as text that cannot act on a terminal: every unsafe character becomes a visible
+    escape (``\\x1b``, ``\\u202e``). For names and paths in human-readable output, never data."""
+    return _UNSAFE.sub(lambda m: _escape(m.group()), str(value))
+
+
+def for_terminal_data(data: Any) -> Any:
+    """``data`` (dicts, lists, text) with every string, keys included, through ``for_terminal``."""
+    if isinstance(data, str):
+        return for_terminal(data)
+    if isinstance(data, dict):
+        return {for_terminal_data(k): for_terminal_data(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [for_terminal_data(v) for v in data]
+    return data
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
+    """JSON on stdout; characters that act on a terminal are written as \\u escapes (the same
+    JSON value)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(_UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def check_output(path: Path | None) -> None:

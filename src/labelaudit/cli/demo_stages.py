@@ -1,7 +1,7 @@
 """The audit stages ``labelaudit demo`` runs after the import, in order.
 
-Import, then the scan and its audit summary, then an export with the automatic fixes (no votes
-yet), graded against the demo's answer key.
+The demo's people first (two annotators and a lead), then the scan and its audit summary, then
+an export with the automatic fixes (no votes yet), graded against the demo's answer key.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from labelaudit.cli.progress_bind import make_progress
 from labelaudit.core.audit.results import latest_scan_id
 from labelaudit.core.audit.run import ScanRequest, run_scan
 from labelaudit.core.audit.stale import scan_staleness
+from labelaudit.core.consensus.annotators import add_annotator, list_annotators
 from labelaudit.core.export.options import ExportOptions
 from labelaudit.core.export.run import export_dataset
 from labelaudit.core.project import Project
@@ -30,8 +31,27 @@ from labelaudit.core.scan.api import ScanConfig
 DEMO_EPOCHS = 8
 
 
+# Two annotators and a lead, so a newcomer can try each role at once (the names mark the role).
+DEMO_PEOPLE = (("ana", "annotator"), ("bob", "annotator"), ("lena", "lead"))
+
+
+def register_people(project: Project) -> None:
+    """Register the demo's annotators and lead (kept as they are when already there)."""
+    known = {person.name for person in list_annotators(project.store)}
+    if not known:  # a new demo: two votes settle an image, so the two annotators suffice
+        project.set_setting("votes_required", "2")
+    for name, role in DEMO_PEOPLE:
+        if name not in known:
+            add_annotator(project.store, name, role=role, actor="demo")
+    print(
+        "people: ana and bob (annotators) and lena (lead) are registered, two votes per image; "
+        f"the app asks who is working, or: labelaudit gui {project.folder} --annotator ana"
+    )
+
+
 def run_stages(project: Project, args: argparse.Namespace) -> None:
     print()
+    register_people(project)
     print_info(project)
     if getattr(args, "skip_scan", False):
         return

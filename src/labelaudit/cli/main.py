@@ -37,8 +37,10 @@ COMMANDS = (
     "cmd_agreement",
     "cmd_export",
     "cmd_retrain",
+    "cmd_report",
     "cmd_demo",
     "cmd_gui",
+    "cmd_install_desktop",
 )
 
 GuiLauncher = Callable[[argparse.Namespace], int]
@@ -59,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"labelaudit: error: {message}", file=sys.stderr)
+    from labelaudit.cli.common import for_terminal  # escape codes in a name must not act
+
+    print(f"labelaudit: error: {for_terminal(message)}", file=sys.stderr)
     return code
 
 

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from labelaudit.cli.common import for_terminal
 from labelaudit.core.progress import CancelToken, NullProgress, Progress, StepState
 
 
@@ -42,6 +43,7 @@ class TqdmProgress(Progress):
         self._close()
 
     def _emit_message(self, text: str) -> None:
+        text = for_terminal(text)
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:
@@ -57,7 +59,7 @@ class MessageOnlyProgress(NullProgress):
     """No bars (output is not a terminal), but one-line notes still reach stderr."""
 
     def _emit_message(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        print(for_terminal(text), file=sys.stderr)
 
 
 class JsonLinesProgress(Progress):

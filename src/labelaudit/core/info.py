@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from labelaudit.core.audit.stale import scan_staleness
 from labelaudit.core.dataset.importer import duplicate_counts
+from labelaudit.core.dataset.liveness import unfinished_state
 from labelaudit.core.dataset.problems import LABEL_PROBLEMS, REASONS
 from labelaudit.core.store.engine import Store, public_url
 from labelaudit.core.store.schema import (
@@ -33,6 +34,7 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
             .order_by(imports.c.id.desc())
             .limit(1)
         ).first()
+        unfinished = _unfinished_imports(conn, after=last_import.id if last_import else 0)
         problems: dict[str, dict[str, Any]] = {}
         if last_import is not None:
             for path, reason, detail in conn.execute(
@@ -91,10 +93,38 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
         "duplicate_groups": duplicate_list,
         "missing_paths": missing_paths,
         "last_import": json.loads(last_import.stats) if last_import is not None else None,
+        "unfinished_imports": unfinished,
         "scans": scan_rows,
         "annotators": annotator_list,
         "votes": sum(a["votes"] for a in annotator_list),
     }
+
+
+def _unfinished_imports(conn: sa.Connection, *, after: int) -> list[dict[str, Any]]:
+    """Imports started after the latest finished one that never finished: ``running`` (its
+    process is alive) or ``interrupted`` (killed; its files are not in the project)."""
+    rows = conn.execute(
+        sa.select(imports.c.id, imports.c.started_at, imports.c.source, imports.c.stats)
+        .where(imports.c.finished_at.is_(None), imports.c.id > after)
+        .order_by(imports.c.id)
+    )
+    out = []
+    for import_id, started_at, source, stats in rows:
+        try:
+            recorded = json.loads(stats)
+        except ValueError:
+            recorded = {}
+        out.append(
+            {
+                "id": import_id,
+                "status": unfinished_state(stats),
+                "started_at": started_at,
+                "source": source,
+                "pid": recorded.get("pid"),
+                "host": recorded.get("host"),
+            }
+        )
+    return out
 
 
 def _class_counts(conn: sa.Connection) -> tuple[dict[str, int], dict[str, dict[str, int]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from labelaudit.core.errors import InputError
@@ -79,22 +80,31 @@ def disk_path(image_root: Path, relpath: str) -> Path:
     """The file on disk for a stored (NFC) path.
 
     macOS-made or copied trees may hold names in another Unicode normal form (NFD); a stored path
-    is then found by matching each component after normalisation. Returns the plain join when
-    nothing matches, so callers report the usual "not found".
+    is then found by matching each component after normalisation, trying every spelling of a
+    folder (a folder may have an NFC and an NFD twin). Returns the plain join when nothing
+    matches, so callers report the usual "not found".
     """
     direct = image_root / relpath
     if direct.exists() or relpath.isascii():
         return direct
-    current = image_root
-    for part in relpath.split("/"):
-        candidate = current / part
-        if not candidate.exists():
-            try:
-                match = next((e.name for e in os.scandir(current) if nfc(e.name) == part), None)
-            except OSError:
-                return direct
-            if match is None:
-                return direct
-            candidate = current / match
-        current = candidate
-    return current
+    return next(disk_spellings(image_root, relpath), direct)
+
+
+def disk_spellings(image_root: Path, relpath: str) -> Iterator[Path]:
+    """Every existing path under ``image_root`` equal to ``relpath`` after NFC, exact first."""
+    yield from _spellings(image_root, relpath.split("/"))
+
+
+def _spellings(current: Path, parts: list[str]) -> Iterator[Path]:
+    if not parts:
+        yield current
+        return
+    head, rest = parts[0], parts[1:]
+    try:
+        names = sorted(
+            (e.name for e in os.scandir(current) if nfc(e.name) == head), key=head.__ne__
+        )
+    except OSError:
+        return
+    for name in names:
+        yield from _spellings(current / name, rest)

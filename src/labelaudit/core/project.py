@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +24,45 @@ from labelaudit.core.dataset.discover import Discovery, discover_folder, read_ma
 from labelaudit.core.dataset.importer import ImportReport, run_import
 from labelaudit.core.dataset.source import CopyCheck, ImportSource, check_copy, read_source
 from labelaudit.core.errors import InputError, ProjectError
+from labelaudit.core.folder_claim import FolderClaim
 from labelaudit.core.paths import is_within, nfc
 from labelaudit.core.progress import Progress
 from labelaudit.core.store.auditlog import log_action
-from labelaudit.core.store.engine import Store, normalize_url, public_url, sqlite_url
-from labelaudit.core.store.migrations import create_schema, ensure_current, schema_version
+from labelaudit.core.store.engine import (
+    DEFAULT_PG_SCHEMA,
+    LEGACY_PG_SCHEMA,
+    Store,
+    names_schema,
+    normalize_url,
+    pg_schema,
+    public_url,
+    sqlite_url,
+    with_schema,
+)
+from labelaudit.core.store.migrations import create_schema
+from labelaudit.core.store.namespace import (
+    claim_schema,
+    drop_own,
+    open_store,
+    refuse_foreign,
+    refuse_foreign_sqlite,
+)
 from labelaudit.core.store.schema import classes, meta
 
 PROJECT_FILE = "project.json"
 DB_FILE = "labelaudit.db"
 THUMB_DIR = "thumbs"
 ENV_DB = "LABELAUDIT_DB"
+# What create() and the first import write into a new project folder: all a failed init removes.
+OWN_FILES = (
+    PROJECT_FILE,
+    PROJECT_FILE + ".tmp",
+    DB_FILE,
+    DB_FILE + "-wal",
+    DB_FILE + "-shm",
+    DB_FILE + "-journal",
+    THUMB_DIR,
+)
 
 
 def _resolve_db_url(db_url: str | None) -> str | None:
@@ -49,59 +77,45 @@ class Project:
         self.store = store
         self.image_root = image_root
         self.project_id = project_id
+        self._new: _NewProject | None = None  # set by create(): what discard_new may undo
 
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
     def create(cls, folder: Path, image_root: Path, *, db_url: str | None = None) -> Project:
-        """Create an empty project for the images under ``image_root``."""
+        """Create an empty project for the images under ``image_root``.
+
+        The folder is claimed exclusively first (folder_claim.py); on PostgreSQL the tables go to
+        their own schema (store/namespace.py). A failure undoes only what this call made."""
         folder = Path(os.path.abspath(folder))
         image_root = Path(os.path.abspath(image_root))
         if not image_root.is_dir():
             raise InputError(f"image folder not found: {image_root}")
         _check_apart(folder, image_root)
-        if (folder / PROJECT_FILE).exists():
-            raise ProjectError(
-                f"{folder} is already a labelaudit project; use 'labelaudit import' to re-import"
-            )
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-            raise ProjectError(f"{folder} exists and is not an empty folder")
-        created_folder = not folder.exists()
         url_text = _resolve_db_url(db_url)
+        url = normalize_url(url_text) if url_text else None  # a bad URL before any file is made
+        if url is not None and url.get_backend_name() != "sqlite":
+            url = with_schema(url, pg_schema(url) or DEFAULT_PG_SCHEMA)
+        elif url is not None and url.database:
+            refuse_foreign_sqlite(Path(url.database))
+        claim = FolderClaim.take(folder, own_files=OWN_FILES, marker=PROJECT_FILE)
+        project: Project | None = None
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            url = normalize_url(url_text) if url_text else sqlite_url(folder / DB_FILE)
-            store = Store(url)
+            store = Store(url or sqlite_url(folder / DB_FILE))
             store.ping()
             project_id = str(uuid.uuid4())
-
-            def init(conn: sa.Connection) -> None:
-                if schema_version(conn) is not None:
-                    raise ProjectError(
-                        f"the database {public_url(url)} already holds a labelaudit project"
-                    )
-                create_schema(conn)
-                now = time.time()
-                conn.execute(
-                    sa.insert(meta),
-                    [
-                        {"key": "project_id", "value": project_id},
-                        {"key": "image_root", "value": str(image_root)},
-                        {"key": "created_at", "value": repr(now)},
-                        {"key": "created_by_version", "value": __version__},
-                    ],
-                )
-                log_action(conn, "create_project", target=str(folder))
-
-            store.write(init)
-            _write_project_file(folder, project_id, url_text and public_url(url), image_root)
+            created_schema = store.write(
+                lambda conn: _init_store(conn, store, project_id, folder, image_root)
+            )
+            project = cls(folder, store, image_root, project_id)
+            project._new = _NewProject(claim, created_schema)
+            _write_project_file(folder, project_id, url and public_url(url), image_root)
         except BaseException:
-            if created_folder:
-                shutil.rmtree(folder, ignore_errors=True)
-            elif folder.is_dir():
-                for child in folder.iterdir():
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            if project is not None:  # the tables were committed: drop them again
+                project.discard_new()
+            claim.undo()
             raise
-        return cls(folder, store, image_root, project_id)
+        claim.release()
+        return project
 
     @classmethod
     def open(cls, folder: Path, *, db_url: str | None = None) -> Project:
@@ -116,16 +130,18 @@ class Project:
             raise ProjectError(f"{folder} is not a labelaudit project (no {PROJECT_FILE})")
         info = _read_project_file(folder)
         stored_id = str(info["project_id"])
-        url_text = url_text or info.get("db")
         if url_text:
             url = normalize_url(url_text)
+        elif info.get("db"):
+            url = normalize_url(info["db"])
+            if url.get_backend_name() != "sqlite" and not names_schema(url):
+                # Written by labelaudit 0.1.0, which kept its tables in PostgreSQL's public.
+                url = with_schema(url, LEGACY_PG_SCHEMA)
         else:
             if not (folder / DB_FILE).is_file():
                 raise ProjectError(f"the project database {folder / DB_FILE} is missing")
             url = sqlite_url(folder / DB_FILE)
-        store = Store(url)
-        store.ping()
-        ensure_current(store)
+        store = open_store(url)
         with store.read() as conn:
             facts = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
         if facts.get("project_id") != stored_id:
@@ -134,6 +150,9 @@ class Project:
             )
         # project.json may point this machine at its own copy of the images (a team member's).
         image_root = Path(info.get("image_root") or facts["image_root"])
+        from labelaudit.core.export.runs import sweep_killed_exports
+
+        sweep_killed_exports(folder, store)  # what a killed export left beside its DIR
         return cls(folder, store, image_root, stored_id)
 
     @classmethod
@@ -143,14 +162,14 @@ class Project:
         The folder is made (or an empty/unrelated one used) only once the database proved to
         hold a project, and never inside the image root."""
         url = normalize_url(url_text)
-        store = Store(url)
-        store.ping()
-        ensure_current(store)
+        store = open_store(url)
         with store.read() as conn:
             facts = dict(conn.execute(sa.select(meta.c.key, meta.c.value)).all())
         image_root = Path(facts["image_root"])
         _check_apart(folder, image_root)
         folder.mkdir(parents=True, exist_ok=True)
+        if store.schema is not None:  # keep it explicit: a bare URL in project.json means public
+            url = with_schema(url, store.schema)
         _write_project_file(folder, facts["project_id"], public_url(url), image_root)
         return cls(folder, store, image_root, facts["project_id"])
 
@@ -158,15 +177,24 @@ class Project:
         self.store.dispose()
 
     def discard_new(self) -> None:
-        """Undo a ``create`` whose first import failed: no half-made project is left behind."""
-        from labelaudit.core.store.schema import metadata
-
-        if not self.store.is_sqlite:
+        """Undo a ``create`` whose first import failed: no half-made project is left behind, and
+        nothing that this ``create`` did not make is removed."""
+        new = self._new
+        if new is not None and not self.store.is_sqlite:
             # Best effort: the error that caused this is the one to report.
             with contextlib.suppress(Exception):
-                self.store.write(lambda conn: metadata.drop_all(conn), budget_s=5)
+                self.store.write(
+                    lambda conn: drop_own(
+                        conn,
+                        schema=self.store.schema,
+                        created=new.created_schema,
+                        project_id=self.project_id,
+                    ),
+                    budget_s=5,
+                )
         self.store.dispose()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if new is not None:
+            new.claim.undo()
 
     def __enter__(self) -> Project:
         return self
@@ -274,6 +302,35 @@ class Project:
 
         self.store.write(apply)
         return value
+
+
+@dataclass(frozen=True)
+class _NewProject:
+    claim: FolderClaim
+    created_schema: bool
+
+
+def _init_store(
+    conn: sa.Connection, store: Store, project_id: str, folder: Path, image_root: Path
+) -> bool:
+    """Make the tables of a new project; True when a PostgreSQL schema was created for it."""
+    created = claim_schema(conn, store.schema)
+    where = f"the database {public_url(store.url)}"
+    if store.schema is not None:
+        where = f"the schema {store.schema} of {where}"
+    refuse_foreign(conn, where)
+    create_schema(conn)
+    conn.execute(
+        sa.insert(meta),
+        [
+            {"key": "project_id", "value": project_id},
+            {"key": "image_root", "value": str(image_root)},
+            {"key": "created_at", "value": repr(time.time())},
+            {"key": "created_by_version", "value": __version__},
+        ],
+    )
+    log_action(conn, "create_project", target=str(folder))
+    return created
 
 
 def _check_apart(folder: Path, image_root: Path) -> None:

@@ -75,6 +75,13 @@ def folder_samples(root: Path, split: str, classes: list[str]) -> list[tuple[str
     return out
 
 
+def _unescape_cell(text: str) -> str:
+    """A manifest.csv cell as labelaudit meant it: it puts a ' before a cell starting with
+    = + - @ tab CR or ' followed by one of those (no spreadsheet formulas); drop exactly that."""
+    marked = len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r'"
+    return text[1:] if marked else text
+
+
 def manifest_samples(
     manifest: Path, classes: list[str], *, split: str | None, aliases: dict[str, str]
 ) -> list[tuple[str, int]]:
@@ -91,7 +98,8 @@ def manifest_samples(
                     f"{manifest} needs the columns path and label (missing: "
                     f"{', '.join(sorted(missing))})"
                 )
-            for n, row in enumerate(reader, start=2):
+            for n, raw in enumerate(reader, start=2):
+                row = {k: _unescape_cell(v or "") for k, v in raw.items()}
                 if split is not None and row.get("split") != split:
                     continue
                 label = aliases.get(row.get("label") or "", row.get("label") or "")
@@ -214,8 +222,14 @@ class Dist:
         self.local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(self.world)))
         self.enabled = self.world > 1
         if self.enabled:
-            backend = "nccl" if device_kind == "cuda" else "gloo"
-            dist.init_process_group(backend=backend)
+            if device_kind == "cuda":  # the rank's GPU first: NCCL binds to the current device
+                import torch
+
+                index = self.local_rank % torch.cuda.device_count()
+                torch.cuda.set_device(index)
+                dist.init_process_group(backend="nccl", device_id=torch.device("cuda", index))
+            else:
+                dist.init_process_group(backend="gloo")
 
     @property
     def main(self) -> bool:
@@ -238,11 +252,14 @@ class Dist:
             dist.broadcast(value, src=0)
         return bool(value.item())
 
-    def close(self) -> None:
+    def close(self, *, clean: bool = True) -> None:
+        """Leave the group; wait for the other ranks only after a clean run (after a failure
+        they may never arrive, and torchrun stops them when this rank exits)."""
         import torch.distributed as dist
 
         if self.enabled and dist.is_initialized():
-            dist.barrier()
+            if clean:
+                dist.barrier()
             dist.destroy_process_group()
 
 
@@ -386,9 +403,13 @@ def make_optimizer(args: argparse.Namespace, model: Any) -> Any:
         {"params": decay, "weight_decay": args.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    # fused: one kernel per step for all parameters on a GPU; the CPU keeps the reference loop
+    fused = True if next(model.parameters()).device.type == "cuda" else None
     if args.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=args.lr, momentum=args.momentum, nesterov=True)
-    return torch.optim.AdamW(groups, lr=args.lr)
+        return torch.optim.SGD(
+            groups, lr=args.lr, momentum=args.momentum, nesterov=True, fused=fused
+        )
+    return torch.optim.AdamW(groups, lr=args.lr, fused=fused)
 
 
 def make_schedule(args: argparse.Namespace, optimizer: Any, steps_per_epoch: int) -> Any:
@@ -411,8 +432,16 @@ def make_schedule(args: argparse.Namespace, optimizer: Any, steps_per_epoch: int
 
 
 def loader_for(
-    data: ImageList, indices: Any, args: argparse.Namespace, device: Any, *, train: bool
+    data: ImageList,
+    indices: Any,
+    args: argparse.Namespace,
+    device: Any,
+    *,
+    train: bool,
+    rank: int = 0,
 ) -> Any:
+    """Persistent workers (a loader is kept for the whole run, evaluation ones too); each rank's
+    workers draw their own augmentations (seed + rank)."""
     import torch
 
     workers = args.workers
@@ -423,34 +452,43 @@ def loader_for(
         sampler=indices,
         num_workers=workers,
         pin_memory=device.type == "cuda",
-        persistent_workers=workers > 0 and train,
+        persistent_workers=workers > 0,
         drop_last=train and len(indices) > batch,  # no lone sample for batch norm
-        generator=torch.Generator().manual_seed(args.seed),
+        generator=torch.Generator().manual_seed(args.seed + RANK_SEED_STRIDE * rank),
     )
+
+
+RANK_SEED_STRIDE = 1_000_003  # rank r draws augmentations from seed + r * this (rank 0: seed)
 
 
 def train_epoch(
     model: Any, loader: Any, step: dict[str, Any], device: Any, args: argparse.Namespace
-) -> tuple[float, int]:
+) -> tuple[float, int, int]:
+    """(loss sum, images, images predicted right) over one pass of augmented training batches."""
     import torch
 
     model.train()
-    total, count = 0.0, 0
+    # summed on the device: a float() per step would wait for the GPU every step
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    right = torch.zeros((), dtype=torch.int64, device=device)
+    count = 0
     for x, y, _ in loader:
         x = x.to(device, non_blocking=True)
         if args.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y = y.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=step["dtype"], enabled=step["dtype"] is not None):
-            loss = step["loss"](model(x), y)
+            out = model(x)
+            loss = step["loss"](out, y)
         step["optimizer"].zero_grad(set_to_none=True)
         step["scaler"].scale(loss).backward()
         step["scaler"].step(step["optimizer"])
         step["scaler"].update()
         step["schedule"].step()
-        total += float(loss.detach()) * y.shape[0]
+        total += loss.detach().double() * y.shape[0]
         count += int(y.shape[0])
-    return total, count
+        right += (out.detach().argmax(dim=1) == y).sum()
+    return float(total), count, int(right)
 
 
 def eval_indices(n: int, dist: Dist) -> list[int]:
@@ -466,25 +504,38 @@ def confusion_matrix(
     args: argparse.Namespace,
     n_classes: int,
     dtype: Any,
-) -> Any:
-    """int64 (K, K) counts, rows = true class, over the whole set: each rank scores every
-    world-th image (no DistributedSampler padding, so nothing is counted twice)."""
+    criterion: Any = None,
+    loader: Any = None,
+) -> tuple[Any, float | None]:
+    """(int64 (K, K) counts, rows = true class; mean ``criterion`` loss or None) over the whole
+    set: each rank scores every world-th image (no DistributedSampler padding, so nothing is
+    counted twice)."""
     import torch
 
     conf = torch.zeros(n_classes, n_classes, dtype=torch.int64, device=device)
+    loss_sum = torch.zeros(1, dtype=torch.float64, device=device)
     indices = eval_indices(len(data), dist)
     if indices:
         model.eval()
         with torch.no_grad():
-            for x, y, _ in loader_for(data, indices, args, device, train=False):
+            batches = loader
+            if batches is None:
+                batches = loader_for(data, indices, args, device, train=False)
+            for x, y, _ in batches:
                 x = x.to(device, non_blocking=True)
                 if args.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                    pred = model(x).argmax(dim=1)
                 y = y.to(device)
+                with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                    out = model(x)
+                    if criterion is not None:
+                        loss_sum += criterion(out.float(), y).double() * y.shape[0]
+                pred = out.argmax(dim=1)
                 conf.index_put_((y, pred), torch.ones_like(y), accumulate=True)
-    return dist.all_sum(conf).cpu()
+    conf = dist.all_sum(conf).cpu()
+    total = float(dist.all_sum(loss_sum).cpu()[0])
+    images = int(conf.sum())
+    return conf, (total / images if criterion is not None and images else None)
 
 
 def metrics(conf: Any, classes: list[str]) -> dict[str, Any]:
@@ -583,14 +634,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         kind = "cuda" if torch.cuda.is_available() else "cpu"
     dist = Dist(kind)
     stage = {"where": "while loading the images"}
+    clean = False
     try:
         trainer = Trainer(args, info, dist, pick_device(kind, dist.local_rank), stage)
-        return trainer.run()
+        result = trainer.run()
+        clean = True
+        return result
     except KeyboardInterrupt:
         saved = f"{args.save} not written" if args.save else "no model saved (no --save)"
         raise RetrainInterrupted(f"interrupted {stage['where']}; {saved}") from None
     finally:
-        dist.close()
+        dist.close(clean=clean)
 
 
 class Trainer:
@@ -631,6 +685,11 @@ class Trainer:
         if dist.enabled:
             ids = [device.index] if device.type == "cuda" else None
             self.ddp = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if dist.rank:  # the same initial weights (DDP broadcasts rank 0's), other augmentations
+            torch.manual_seed(args.seed + RANK_SEED_STRIDE * dist.rank)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input sizes: autotuned kernels pay
+        self._eval_loaders: dict[str, Any] = {}
         self._optimisation()
 
     def _datasets(self, cpus: int) -> tuple[dict[str, ImageList], bool]:
@@ -667,7 +726,7 @@ class Trainer:
             seed=args.seed,
             weights=per_sample if balancing == "sampler" else None,
         )
-        self.loader = loader_for(train, self.sampler, args, self.device, train=True)
+        self.loader = loader_for(train, self.sampler, args, self.device, train=True, rank=dist.rank)
         self.dtype = autocast_dtype(args, self.device)
         loss_weight = weights.to(self.device) if balancing == "class_weights" else None
         self.step = {
@@ -683,7 +742,14 @@ class Trainer:
         )
 
     def score(self, name: str) -> dict[str, Any]:
-        conf = confusion_matrix(
+        if name not in self._eval_loaders:  # one per split: its workers live for the whole run
+            indices = eval_indices(len(self.data[name]), self.dist)
+            self._eval_loaders[name] = (
+                loader_for(self.data[name], indices, self.args, self.device, train=False)
+                if indices
+                else None
+            )
+        conf, loss = confusion_matrix(
             self.model,
             self.data[name],
             self.dist,
@@ -691,8 +757,10 @@ class Trainer:
             self.args,
             len(self.classes),
             self.dtype,
+            criterion=self.step["loss"],  # the training loss, so the two curves compare
+            loader=self._eval_loaders[name],
         )
-        return metrics(conf, self.classes)
+        return {**metrics(conf, self.classes), "loss": loss}
 
     def run(self) -> dict[str, Any]:
 
@@ -718,6 +786,7 @@ class Trainer:
                 result[name] = self.score(name)  # every rank takes part
         if self.dist.main:
             _print_result(result, self.classes, self.args)
+            write_history(result, self.data["train"].labels, self.args)
             if self.args.save:
                 self.stage["where"] = "while saving the model"
                 bundle = {
@@ -747,7 +816,11 @@ class Trainer:
             score = float(epoch)  # no validation images: the last epoch is kept
             if has_val:
                 m = self.score("val")
-                entry.update(val_accuracy=m["accuracy"], val_macro_accuracy=m["macro_accuracy"])
+                entry.update(
+                    val_loss=m["loss"],
+                    val_accuracy=m["accuracy"],
+                    val_macro_accuracy=m["macro_accuracy"],
+                )
                 score = m["accuracy"] if args.select == "accuracy" else m["macro_accuracy"]
             if score > best["score"]:
                 best, waited = (
@@ -771,17 +844,91 @@ class Trainer:
         import torch
 
         start = time.perf_counter()
-        loss_sum, count = train_epoch(self.ddp, self.loader, self.step, self.device, self.args)
+        loss_sum, count, right = train_epoch(
+            self.ddp, self.loader, self.step, self.device, self.args
+        )
         seconds = time.perf_counter() - start
         totals = self.dist.all_sum(
-            torch.tensor([loss_sum, float(count)], dtype=torch.float64, device=self.device)
+            torch.tensor(
+                [loss_sum, float(count), float(right)], dtype=torch.float64, device=self.device
+            )
         )
         return {
             "epoch": epoch + 1,
             "loss": float(totals[0] / max(totals[1], 1)),
+            "train_accuracy": float(totals[2] / max(totals[1], 1)),
             "images": int(totals[1]),
             "seconds": round(seconds, 3),
         }
+
+
+HISTORY_FILE = "retrain_history.json"
+HISTORY_FORMAT = "labelaudit-retrain-history/1"
+
+
+def history_record(result: dict[str, Any], train_labels: list[int]) -> dict[str, Any]:
+    """What ``labelaudit report`` draws: per epoch train/val loss and accuracy, and the final
+    per-class recall (val, test, held-out set) beside each class's number of train images."""
+    classes = result["classes"]
+    final = {}
+    for name in ("val", "test", "eval"):
+        if name in result:
+            m = result[name]
+            final[name] = {
+                "images": m["images"],
+                "accuracy": m["accuracy"],
+                "macro_accuracy": m["macro_accuracy"],
+                "loss": m.get("loss"),
+                "recall": {c: v["recall"] for c, v in m["per_class"].items()},
+            }
+    args = result["args"]
+    return {
+        "format": HISTORY_FORMAT,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "export": result["export"],
+        "export_created_at": read_provenance(Path(result["export"])).get("created_at"),
+        "model": args.get("model"),
+        "image_size": result["image_size"],
+        "balancing": result["balancing"],
+        "label_smoothing": args.get("label_smoothing"),
+        "augment": args.get("augment"),
+        "best_epoch": result["best_epoch"],
+        "selected_on": result["selected_on"],
+        "train_images": {c: train_labels.count(k) for k, c in enumerate(classes)},
+        # train_* are measured on the augmented batches as trained; val_* without augmentation
+        "epochs": [
+            {
+                "epoch": e["epoch"],
+                "train_loss": e["loss"],
+                "train_accuracy": e.get("train_accuracy"),
+                "val_loss": e.get("val_loss"),
+                "val_accuracy": e.get("val_accuracy"),
+                "val_macro_accuracy": e.get("val_macro_accuracy"),
+                "seconds": e["seconds"],
+            }
+            for e in result["history"]
+        ],
+        "final": final,
+    }
+
+
+def write_history(
+    result: dict[str, Any], train_labels: list[int], args: argparse.Namespace
+) -> None:
+    """DIR/retrain_history.json (or --history FILE), written atomically; a read-only export
+    costs a warning, not the training."""
+    path = Path(args.history) if args.history else Path(result["export"]) / HISTORY_FILE
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        text = json.dumps(history_record(result, train_labels), indent=2) + "\n"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        print(
+            f"retrain: warning: history not written to {path}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
 
 
 def _print_epoch(entry: dict[str, Any], epochs: int) -> None:
@@ -963,6 +1110,12 @@ def build_parser() -> argparse.ArgumentParser:
     o = p.add_argument_group("output")
     o.add_argument("--report", metavar="FILE.json", help="write the full report as JSON")
     o.add_argument("--save", metavar="FILE.pt", help="save the best model's state_dict")
+    o.add_argument(
+        "--history",
+        metavar="FILE.json",
+        help=f"where to write the training history (default DIR/{HISTORY_FILE}, which "
+        "'labelaudit report' reads)",
+    )
     o.add_argument("--dump-shards", metavar="DIR", help=argparse.SUPPRESS)
     o.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     return p

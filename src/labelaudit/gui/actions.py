@@ -12,10 +12,11 @@ DIGITS = tuple(range(10))  # the relabel keys 0-9 (index = digit)
 
 def key_classes(class_names: list[str]) -> dict[int, int]:
     """digit key -> class index. Classes named "0".."9" (digits) get the key of their own name,
-    so "2" always means class "2"; otherwise keys 1-9 pick the first nine classes in order."""
+    so "2" always means class "2"; otherwise keys 1-9 pick the first nine classes in order and 0
+    the tenth (as on the keyboard's number row). Classes beyond ten: the picker (C)."""
     if class_names and all(len(n) == 1 and n in "0123456789" for n in class_names):
         return {int(name): i for i, name in enumerate(class_names)}
-    return {i + 1: i for i in range(min(9, len(class_names)))}
+    return {(i + 1) % 10: i for i in range(min(10, len(class_names)))}
 
 
 def _action(
@@ -47,6 +48,9 @@ class Actions(QObject):
         self.new_project = _action(w, "&New project…", QKeySequence.StandardKey.New)
         self.close_project = _action(w, "&Close project")
         self.who = _action(w, "&Who is working…")
+        self.export_report = _action(
+            w, "Export &report…", tip="the audit as one HTML page to send (labelaudit report)"
+        )
         self.quit = _action(w, "&Quit", QKeySequence.StandardKey.Quit)
         # Review
         self.keep = _action(w, "&Keep", "K", tip="keep the given label")
@@ -54,7 +58,7 @@ class Actions(QObject):
         self.unsure = _action(w, "&Unsure", "U", tip="abstain")
         # relabel[d] is the action of digit key d; key_classes says which class it picks.
         self.relabel = [_action(w, str(d), str(d), tip="relabel") for d in DIGITS]
-        self.pick_class = _action(w, "Other class…", "C", tip="choose any class by name")
+        self.pick_class = _action(w, "Other class…", "C", tip="choose any class by typing its name")
         self.note = _action(w, "Note…", "Ctrl+E", tip="write a note for the next decision")
         self.add_review = _action(
             w, "Add to &review", "R", tip="put the image(s) into review (leads)"
@@ -69,6 +73,7 @@ class Actions(QObject):
         self.zoom_out = _action(w, "Smaller tiles", "Ctrl+-")
         self.refresh = _action(w, "Refresh", QKeySequence.StandardKey.Refresh)
         self.legend = _action(w, "Tile &legend…", tip="what the badges on the tiles mean")
+        self.shortcuts = _action(w, "&Keyboard shortcuts…", "F1", "?", tip="every key")
         # Scan
         self.scan = _action(w, "Run &scan…")
         # The vote bar's buttons show their key (a button shows the action's icon text).

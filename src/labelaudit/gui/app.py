@@ -16,8 +16,10 @@ from PySide6.QtCore import QMessageLogContext, QTimer, QtMsgType, qInstallMessag
 from PySide6.QtWidgets import QApplication
 
 from labelaudit import __version__
+from labelaudit.gui.app_icon import app_icon
 from labelaudit.gui.main_window import APP_NAME, MainWindow, env_annotator
 from labelaudit.gui.session import ERROR
+from labelaudit.resources import APP_ID
 
 SCREENSHOT_TIMEOUT_S = float(os.environ.get("LABELAUDIT_SCREENSHOT_TIMEOUT", "60"))
 
@@ -49,6 +51,9 @@ def application() -> QApplication:
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    # Wayland matches windows to the desktop entry (and its icon) by this name.
+    app.setDesktopFileName(APP_ID)
     return app
 
 

@@ -8,32 +8,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import (
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
     QLabel,
     QMainWindow,
-    QScrollArea,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from labelaudit.core.consensus.annotators import get_annotator
-from labelaudit.core.errors import LabelauditError
 from labelaudit.core.project import PROJECT_FILE
-from labelaudit.core.views import NO_VOTE, SHOWN, Filters, needs_me, noise_matrix
+from labelaudit.core.views import NO_VOTE, SHOWN, Filters, noise_matrix
+from labelaudit.gui import identity, window_layout
 from labelaudit.gui.actions import Actions
-from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
 from labelaudit.gui.dialogs.new_project_dialog import NewProjectDialog
 from labelaudit.gui.dialogs.scan_dialog import ScanDialog
+from labelaudit.gui.dialogs.shortcuts_dialog import ShortcutsDialog
+from labelaudit.gui.identity import APP_NAME, IdentityBar
 from labelaudit.gui.legend import LegendDialog
 from labelaudit.gui.prefs import Prefs
 from labelaudit.gui.review_controls import ReviewControls
-from labelaudit.gui.session import ERROR, INFO, WARNING, ReviewSession
+from labelaudit.gui.session import ERROR, INFO, STATUS, ReviewSession
 from labelaudit.gui.views.noise_matrix import NoisePanel
 from labelaudit.gui.views.thumb_grid import ThumbGrid
 from labelaudit.gui.widgets.agreement_panel import AgreementPanel
@@ -41,12 +43,18 @@ from labelaudit.gui.widgets.class_sidebar import ClassSidebar
 from labelaudit.gui.widgets.detail_pane import DetailPane
 from labelaudit.gui.widgets.filter_bar import FilterBar
 from labelaudit.gui.widgets.message_bar import MessageBar
+from labelaudit.gui.widgets.progress_panel import ProgressPanel
+from labelaudit.gui.widgets.start_page import StartPage
 from labelaudit.gui.widgets.summary_panel import SummaryPanel
 from labelaudit.gui.widgets.vote_bar import VoteBar
 from labelaudit.gui.workers.thumbs import ThumbLoader, ThumbSource
 
 POLL_MS = 2000
-APP_NAME = "labelaudit"
+STATUS_MS = 5000  # a status-bar note stays this long
+# Below this window width the class sidebar goes away, so the grid and the detail pane keep
+# their room (the detail pane and the vote buttons never go below their minimum width).
+NARROW_WIDTH = 1000
+__all__ = ["APP_NAME", "MainWindow", "env_annotator"]
 
 
 class MainWindow(QMainWindow):
@@ -67,10 +75,12 @@ class MainWindow(QMainWindow):
         self.poll_timer = QTimer(self)
         self.scan_dialog: ScanDialog | None = None
         self.legend_dialog: LegendDialog | None = None
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+        self._sidebar_folded = False
         self._build_ui()
         self._connect()
         self.controls = ReviewControls(self)
-        self._update_title()
+        self.update_identity()
 
     # -- construction ---------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -85,38 +95,14 @@ class MainWindow(QMainWindow):
         self.summary = SummaryPanel(self.session)
         self.agreement = AgreementPanel(self.session)
         self.message_bar = MessageBar()
-        grid_page = QWidget()
-        grid_layout = QVBoxLayout(grid_page)
-        grid_layout.setContentsMargins(0, 0, 0, 0)
-        grid_layout.addWidget(self.filter_bar)
-        grid_layout.addWidget(self.grid, 1)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(grid_page, "Images")
-        self.tabs.addTab(self.noise_panel, "Noise matrix")
-        self.tabs.addTab(self.summary, "Summary")
-        self.tabs.addTab(self.agreement, "Agreement")
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        # The detail pane scrolls rather than clip its text or force a taller window.
-        self.detail_scroll = QScrollArea()
-        self.detail_scroll.setWidget(self.detail)
-        self.detail_scroll.setWidgetResizable(True)
-        self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right_layout.addWidget(self.detail_scroll, 1)
-        right_layout.addWidget(self.vote_bar)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for widget in (self.sidebar, self.tabs, right):
-            self.splitter.addWidget(widget)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([240, 800, 360])
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.message_bar)
-        layout.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        self.identity_bar = IdentityBar()
+        self.progress = ProgressPanel()
+        self.start_page = StartPage()
+        window_layout.arrange(self)
+        # Floats over the top, under who is working: a message never pushes the grid down.
+        self.message_bar.attach(self.pages, below=self.identity_bar)
+        # R by an annotator says why nothing happens (the lead's action is hidden and disabled).
+        self.r_for_annotators = QShortcut(QKeySequence("R"), self)
         self.status_label = QLabel()
         self.scan_note = QLabel()  # a scan running while its dialog is hidden
         self.statusBar().addPermanentWidget(self.scan_note)
@@ -132,11 +118,14 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.addActions([a.open_project, a.new_project])
         self.recent_menu = file_menu.addMenu("Open &recent")
-        file_menu.addActions([a.close_project, a.who])
+        file_menu.addActions([a.close_project, a.who, a.export_report])
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
         review = bar.addMenu("&Review")
-        review.addActions([a.keep, a.drop, a.unsure, a.pick_class, a.note, a.add_review])
+        review.addActions([a.keep, a.drop, a.unsure])
+        relabel = review.addMenu("Relabel to (digit keys)")
+        relabel.addActions(a.relabel)
+        review.addActions([a.pick_class, a.note, a.add_review])
         review.addSeparator()
         review.addActions([a.next, a.previous, a.next_needing])
         review.addSeparator()
@@ -146,6 +135,7 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(a.legend)
         bar.addMenu("&Scan").addAction(a.scan)
+        bar.addMenu("&Help").addActions([a.shortcuts, a.legend])
         self._fill_recent()
 
     def _connect(self) -> None:
@@ -154,7 +144,14 @@ class MainWindow(QMainWindow):
         s.data_changed.connect(self._on_data_changed)
         s.view_changed.connect(self._on_view_changed)
         s.current_changed.connect(self._on_current_changed)
-        s.message.connect(self.message_bar.show_message)
+        s.message.connect(self.show_message)
+        s.succeeded.connect(self.message_bar.clear_problem)
+        self.identity_bar.switch_button.clicked.connect(lambda: self.choose_annotator(ask=True))
+        self.r_for_annotators.activated.connect(lambda: s.add_to_review())
+        self.start_page.open_requested.connect(self.open_project)
+        self.start_page.open_dialog_requested.connect(self.choose_project)
+        self.start_page.new_requested.connect(lambda: self.new_project())
+        a.shortcuts.triggered.connect(self.show_shortcuts)
         self.filter_bar.filters_changed.connect(s.set_filters)
         self.sidebar.bucket_clicked.connect(self._show_bucket)
         self.grid.current_row_changed.connect(s.set_current)
@@ -175,6 +172,21 @@ class MainWindow(QMainWindow):
         a.refresh.triggered.connect(s.reload)
         a.legend.triggered.connect(self.show_legend)
         a.scan.triggered.connect(self.open_scan_dialog)
+        a.export_report.triggered.connect(lambda: self.export_report())
+
+    def show_message(self, level: str, text: str) -> None:
+        """Notes about an action that did nothing go to the status bar; the rest to the bar."""
+        if level == STATUS:
+            self.statusBar().showMessage(text, STATUS_MS)
+        else:
+            self.message_bar.show_message(level, text)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self.actions_, self)
+        self.shortcuts_dialog.refresh()
+        self.shortcuts_dialog.show()
+        return self.shortcuts_dialog
 
     def show_legend(self) -> LegendDialog:
         """The tile legend, non-modal so it can stay open beside the grid."""
@@ -210,6 +222,7 @@ class MainWindow(QMainWindow):
             action = self.recent_menu.addAction(folder)
             action.triggered.connect(lambda _=False, f=folder: self.open_project(Path(f)))
         self.recent_menu.setEnabled(bool(self.prefs.recent_projects()))
+        self.start_page.set_recent(self.prefs.recent_projects())
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
@@ -224,31 +237,39 @@ class MainWindow(QMainWindow):
         elif self.interactive:
             self.new_project(folder)
 
+    # -- report --------------------------------------------------------------------------------
+    def export_report(self, target: Path | None = None) -> None:
+        """File > Export report…: the core's HTML report (``labelaudit report``), made here; a
+        few seconds with a busy cursor (matplotlib is imported only now)."""
+        from PySide6.QtCore import Qt
+
+        from labelaudit.core.errors import LabelauditError
+        from labelaudit.core.report.build import make_report
+
+        project = self.session.project
+        if project is None or (target is None and not self.interactive):
+            return
+        if target is None:
+            suggested = str(Path.home() / f"{project.folder.name}-report.html")
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export report", suggested, "HTML (*.html)"
+            )
+            if not chosen:
+                return
+            target = Path(chosen)
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            result = make_report(project, target)
+        except LabelauditError as exc:
+            self.show_message(ERROR, str(exc))
+            return
+        finally:
+            QGuiApplication.restoreOverrideCursor()
+        self.show_message(INFO, f"report written: {result.path}")
+
     # -- who is working -------------------------------------------------------------------------
     def choose_annotator(self, *, ask: bool = False) -> None:
-        """--annotator / LABELAUDIT_ANNOTATOR, else the name remembered here, else ask."""
-        project = self.session.project
-        if project is None:
-            return
-        remembered = self.prefs.annotator_for(project.project_id)
-        name = None if ask else (self.requested_annotator or remembered)
-        if name:
-            try:
-                self._set_annotator(get_annotator(project.store, name))
-                return
-            except LabelauditError as exc:
-                self.session.message.emit(WARNING, str(exc))
-        if self.interactive:
-            dialog = AnnotatorDialog(project.store, preselect=remembered, parent=self)
-            if dialog.exec() and dialog.chosen is not None:
-                self._set_annotator(dialog.chosen)
-
-    def _set_annotator(self, annotator) -> None:  # type: ignore[no-untyped-def]
-        project = self.session.project
-        assert project is not None
-        self.session.set_annotator(annotator)
-        self.prefs.set_annotator_for(project.project_id, annotator.name)
-        self._update_title()
+        identity.choose_annotator(self, ask=ask)
 
     # -- reacting to the session ----------------------------------------------------------------
     def _on_project_changed(self) -> None:
@@ -264,7 +285,8 @@ class MainWindow(QMainWindow):
             self.poll_timer.start()
         self.filter_bar.set_filters(Filters())
         self._set_review_enabled(project is not None)
-        self._update_title()
+        self.pages.setCurrentIndex(0 if project is None else 1)
+        self.update_identity()
 
     def _on_data_changed(self) -> None:
         data, stats = self.session.data, self.session.stats
@@ -288,7 +310,7 @@ class MainWindow(QMainWindow):
         self._update_marks()
         self.grid.viewport().update()
         self._update_matrix()
-        self._update_title()
+        self.update_identity()
 
     def _on_view_changed(self) -> None:
         self._relayout()
@@ -317,6 +339,7 @@ class MainWindow(QMainWindow):
         s, row = self.session, self.session.current_row
         if s.data is None or not 0 <= row < s.data.n:
             self.vote_bar.set_marks([], given=-1, suggested=-1, mine=NO_VOTE, lead_final=False)
+            self._allow_unsure(True)
             return
         data = s.data
         waits = row < s.shown.shape[0] and s.shown[row] == SHOWN["needs lead"]
@@ -327,6 +350,16 @@ class MainWindow(QMainWindow):
             mine=int(data.my_vote[row]),
             lead_final=bool(waits and s.is_lead),
         )
+        self._allow_unsure(not (waits and s.is_lead))
+
+    def _allow_unsure(self, allowed: bool) -> None:
+        """A lead's final decision is keep, a class or drop: Unsure is off while it would be
+        one (it stays for the lead's own votes on images that still need votes)."""
+        unsure = self.actions_.unsure
+        unsure.setEnabled(allowed and self.session.project is not None)
+        unsure.setToolTip(
+            "abstain (U)" if allowed else "a lead's final decision is keep, a class or drop"
+        )
 
     def _show_lead_actions(self) -> None:
         """Lead-only actions are hidden from annotators, not shown disabled."""
@@ -334,6 +367,7 @@ class MainWindow(QMainWindow):
         self.actions_.add_review.setEnabled(lead and self.session.project is not None)
         self.actions_.add_review.setVisible(lead)
         self.vote_bar.add_button.setVisible(lead)
+        self.r_for_annotators.setEnabled(not lead and self.session.project is not None)
 
     def _update_matrix(self) -> None:
         data = self.session.data
@@ -342,34 +376,12 @@ class MainWindow(QMainWindow):
         counts = noise_matrix(data, flagged_only=self.noise_panel.flagged_only.isChecked())
         self.noise_panel.matrix.set_matrix(counts, data.class_names)
 
-    def _update_title(self) -> None:
-        project, who = self.session.project, self.session.annotator
-        title = APP_NAME
-        if project is not None:
-            title = f"{project.folder.name} — {APP_NAME}"
-        self.setWindowTitle(title)
-        role = f"{who.name} ({who.role})" if who else "nobody chosen (File ▸ Who is working…)"
-        self.vote_bar.set_who(f"Working: {role}")
-        data = self.session.data
-        if data is not None:
-            flagged = int(data.flagged.sum())
-            scan = f"scan #{data.scan_id}" if data.scan_id else "no scan yet"
-            self.status_label.setText(
-                f"{self._queue_text()}{data.n:,} images · {flagged:,} flagged · {scan}"
-            )
-
-    def _queue_text(self) -> str:
-        """ "my queue: 12 left · lead: 3 waiting · " for the person working, else ""."""
-        shown = self.session.shown
-        if self.session.annotator is None:
-            return ""
-        text = f"my queue: {int(needs_me(shown, is_lead=False).sum()):,} left · "
-        if self.session.is_lead:
-            text += f"lead: {int((shown == SHOWN['needs lead']).sum()):,} waiting · "
-        return text
+    def update_identity(self) -> None:
+        identity.update_identity(self)
 
     def _set_review_enabled(self, enabled: bool) -> None:
-        for action in (*self.actions_.decisions, self.actions_.scan, self.actions_.who):
+        actions = (*self.actions_.decisions, self.actions_.scan, self.actions_.who)
+        for action in (*actions, self.actions_.export_report):
             action.setEnabled(enabled)
         self._show_lead_actions()
         self.actions_.close_project.setEnabled(enabled)
@@ -421,7 +433,21 @@ class MainWindow(QMainWindow):
         else:
             self.session.message.emit(ERROR, f"the scan did not finish: {text}")
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Hide the class sidebar in a narrow window (and show it again in a wide one): the
+        grid and the detail pane keep their minimum widths, and the window may shrink to theirs
+        (the filter bar's and the vote buttons': nothing is clipped)."""
+        narrow = self.width() < NARROW_WIDTH
+        if narrow != self._sidebar_folded:
+            self._sidebar_folded = narrow
+            self.sidebar.setVisible(not narrow)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.start_page.stop()
         self.poll_timer.stop()
         if self.scan_dialog is not None:
             self.scan_dialog.stop_for_exit()

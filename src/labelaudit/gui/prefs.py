@@ -38,6 +38,15 @@ class Prefs:
         self._settings.setValue(f"annotator/{project_id}", name)
         self._settings.sync()
 
+    def last_project(self) -> str | None:
+        """The project someone last chose a name for here (a different one: ask again)."""
+        value = self._settings.value("last_project")
+        return str(value) if value else None
+
+    def set_last_project(self, project_id: str) -> None:
+        self._settings.setValue("last_project", project_id)
+        self._settings.sync()
+
     def tile_size(self, default: int) -> int:
         try:
             return int(self._settings.value("tile_size", default))

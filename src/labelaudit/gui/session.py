@@ -48,6 +48,7 @@ from labelaudit.gui.decision_commands import (
 )
 
 INFO, WARNING, ERROR = "info", "warning", "error"
+STATUS = "status"  # a short note for the status bar: an action that did nothing, or a fact
 # Votes are written on the GUI thread: a locked database may hold the window this long at most
 # before the vote fails with a message (the CLI waits longer).
 INTERACTIVE_LOCK_TIMEOUT_S = 2.0
@@ -59,6 +60,7 @@ class ReviewSession(QObject):
     view_changed = Signal()  # the rows shown changed (filters, data)
     current_changed = Signal(int)  # row of ReviewData, -1 for none
     message = Signal(str, str)  # level, text: shown without blocking
+    succeeded = Signal()  # a decision or an undo went through: stale problems may go
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -298,11 +300,14 @@ class ReviewSession(QObject):
             self.message.emit(WARNING, "choose who is working first (File ▸ Who is working…)")
             return False
         targets = [r for r in (rows or [self.current_row]) if 0 <= r < data.n]
+        if not targets:
+            self.message.emit(STATUS, "no image selected: click a tile, or press N or J")
+            return False
         usable = [r for r in targets if data.status[r] == 0]
         if not usable:
             self.message.emit(WARNING, "nothing to vote on: the image is broken or missing")
             return False
-        assert who is not None
+        final = [r for r in usable if data.state[r] == STATE_CODE["resolved"]]
         command = decision_command(
             data,
             project.store,
@@ -319,10 +324,18 @@ class ReviewSession(QObject):
             self.message.emit(ERROR, str(exc))
             return False
         self._preferred_row = follow
+        self.succeeded.emit()
         try:
             self.refresh_review()
         finally:
             self._preferred_row = -1
+        if final and not who.is_lead:
+            self.message.emit(
+                STATUS,
+                "vote kept, but the lead's decision is final: it changes nothing"
+                if len(final) == 1
+                else f"votes kept; {len(final)} images have the lead's final decision",
+            )
         if len(usable) == 1 and not self._go_to(follow):
             self.message.emit(INFO, "nothing else needs your vote in this view")
         if len(usable) < len(targets):
@@ -335,7 +348,7 @@ class ReviewSession(QObject):
         if data is None or project is None:
             return False
         if who is None or not who.is_lead:
-            self.message.emit(WARNING, "only leads can add images to review")
+            self.message.emit(STATUS, "only a lead can add images to review (R)")
             return False
         targets = [r for r in (rows or [self.current_row]) if 0 <= r < data.n]
         ids = [int(data.image_ids[r]) for r in targets if data.status[r] == 0]
@@ -361,19 +374,21 @@ class ReviewSession(QObject):
         return self.decide(Decision(LABEL, self.data.class_names[class_index]), rows, note=note)
 
     def undo(self) -> None:
-        self._undo_redo(self.undo_stack.undo)
+        self._undo_redo(self.undo_stack.undo, "undo")
 
     def redo(self) -> None:
-        self._undo_redo(self.undo_stack.redo)
+        self._undo_redo(self.undo_stack.redo, "redo")
 
-    def _undo_redo(self, action: Callable[[], Command | None]) -> None:
+    def _undo_redo(self, action: Callable[[], Command | None], what: str) -> None:
         try:
             command = action()
         except LabelauditError as exc:
             self.message.emit(ERROR, str(exc))
             return
         if command is None:
+            self.message.emit(STATUS, f"nothing to {what}")
             return
+        self.succeeded.emit()
         self.refresh_review()
         image_ids = _command_images(command)
         if image_ids and self.data is not None:

@@ -12,6 +12,7 @@ odd_size; ``image_quality``) come from the import's measurements when ``image_pr
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,18 +24,24 @@ from labelaudit.core.audit import dataset_health, image_quality, similarity
 from labelaudit.core.audit import labels as label_checks
 from labelaudit.core.progress import NullProgress, Progress
 
+BATCH_ABOVE_MB = 512.0
+
 
 @dataclass(frozen=True)
 class AuditOptions:
     filter_by: str = "prune_by_noise_rate"
     quality_method: str = "self_confidence"
     min_class_size: int = 5
+    # pred_probs above this many MB are audited in row chunks (audit.batched): cleanlab's
+    # in-memory path needs about 3.5x the array (1.4 GB for 1M x 100 float32)
+    batch_above_mb: float = BATCH_ABOVE_MB
 
     def as_json(self) -> dict[str, Any]:
         return {
             "filter_by": self.filter_by,
             "quality_method": self.quality_method,
             "min_class_size": self.min_class_size,
+            "batch_above_mb": self.batch_above_mb,
         }
 
 
@@ -69,11 +76,19 @@ def audit_predictions(
     dup_group = dup_group if dup_group is not None else np.full(n, -1, dtype=np.int64)
     with progress.step("audit", total=3), label_checks.quiet_cleanlab():
         start = time.perf_counter()
-        per_image, joint_counts = _label_arrays(labels, pred_probs, options)
+        batched = pred_probs.nbytes > options.batch_above_mb * 2**20
+        health: float | None = None
+        if batched:
+            per_image, joint_counts, health, method = _batched_label_arrays(
+                labels, pred_probs, options
+            )
+        else:
+            per_image, joint_counts = _label_arrays(labels, pred_probs, options)
+            method = {"batched": False}
         timings["label_issues_s"] = time.perf_counter() - start
         progress.advance()
         start = time.perf_counter()
-        dataset = _dataset_findings(labels, pred_probs, joint_counts, class_names)
+        dataset = _dataset_findings(labels, pred_probs, joint_counts, class_names, health=health)
         timings["dataset_level_s"] = time.perf_counter() - start
         progress.advance()
         start = time.perf_counter()
@@ -101,6 +116,10 @@ def audit_predictions(
     if embeddings is not None:
         arrays["embeddings"] = np.asarray(embeddings, dtype=np.float32)
     summary = _summary(arrays, dataset, found, dup_group, counts, small, class_names, options)
+    summary["audit_method"] = method
+    peak = peak_rss_mb()
+    if peak is not None:  # the process's peak so far: a CV scan's includes its training
+        timings["peak_rss_mb"] = peak
     if quality is not None:
         arrays["issue_flags"] |= quality.flags
         summary["image_quality"] = quality.summary
@@ -125,15 +144,45 @@ def _label_arrays(
     return per_image, joint_counts
 
 
+def _batched_label_arrays(
+    labels: np.ndarray, pred_probs: np.ndarray, options: AuditOptions
+) -> tuple[dict[str, np.ndarray], np.ndarray, float, dict[str, Any]]:
+    from labelaudit.core.audit import batched
+
+    found = batched.label_arrays(
+        labels, pred_probs, filter_by=options.filter_by, quality_method=options.quality_method
+    )
+    method = {"batched": True, "pred_probs_mb": round(pred_probs.nbytes / 2**20, 1), **found.info}
+    return found.per_image, found.confident_joint, found.health, method
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory so far (MB), where the platform reports it."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)  # bytes on macOS
+
+
 def _dataset_findings(
-    labels: np.ndarray, pred_probs: np.ndarray, joint_counts: np.ndarray, class_names: list[str]
+    labels: np.ndarray,
+    pred_probs: np.ndarray,
+    joint_counts: np.ndarray,
+    class_names: list[str],
+    *,
+    health: float | None = None,
 ) -> dict[str, Any]:
+    """Health (computed here unless given), per-class noise, overlaps, imbalance."""
     n = int(labels.shape[0])
     counts = np.bincount(labels, minlength=len(class_names))
     joint = dataset_health.estimate_joint(labels, pred_probs, confident_joint=joint_counts)
     rates = dataset_health.class_noise_rates(joint, n_examples=n)
+    if health is None:
+        health = dataset_health.label_health(labels, pred_probs)
     return {
-        "health": dataset_health.label_health(labels, pred_probs),
+        "health": health,
         "rates": rates,
         "overlaps": dataset_health.overlapping_classes(
             joint, n_examples=n, class_counts=counts, class_names=class_names

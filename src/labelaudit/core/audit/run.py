@@ -26,7 +26,12 @@ from sqlalchemy.engine import Connection
 
 from labelaudit.core.audit import inputs, scan_rows
 from labelaudit.core.audit import labels as label_checks
-from labelaudit.core.audit.analyze import AuditOptions, AuditResult, audit_predictions
+from labelaudit.core.audit.analyze import (
+    BATCH_ABOVE_MB,
+    AuditOptions,
+    AuditResult,
+    audit_predictions,
+)
 from labelaudit.core.audit.image_quality import ImageProperties
 from labelaudit.core.audit.results import save_arrays, save_class_arrays
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
@@ -48,6 +53,7 @@ class ScanRequest:
     min_class_size: int | None = None  # None: the number of folds
     pred_probs: Path | None = None  # .npy (documented row order) or CSV with a path column
     embeddings: Path | None = None  # .npy, rows as pred_probs
+    batch_above_mb: float = BATCH_ABOVE_MB  # larger pred_probs are audited in chunks
 
     def audit_options(self) -> AuditOptions:
         """The audit's options, checked before anything trains or is stored."""
@@ -60,7 +66,9 @@ class ScanRequest:
         label_checks.check_method(
             self.quality_method, label_checks.QUALITY_METHODS, option="--quality-method"
         )
-        return AuditOptions(self.filter_by, self.quality_method, size)
+        if self.batch_above_mb < 0:
+            raise InputError(f"--batch-audit-mb must be >= 0, got {self.batch_above_mb:g}")
+        return AuditOptions(self.filter_by, self.quality_method, size, self.batch_above_mb)
 
 
 @dataclass
@@ -241,6 +249,9 @@ def _cv_scan(
     wanted = request.config
     if embeddings is not None:  # the user's embeddings replace the all-images network
         wanted = dataclasses.replace(wanted, embed=False)
+    paths = [disk_path(image_root, p) for p in catalog.paths]
+    # decided before the scan row exists: it is part of the config a resume must match
+    wanted, flip_why = engine.resolve_flip(wanted, paths, workers=wanted.workers)
     resolved, why = engine.resolve_config(
         wanted, n_classes=len(catalog.class_names), n_images=len(catalog)
     )
@@ -252,7 +263,13 @@ def _cv_scan(
     )
     if why:
         progress.message(why)
-    config = {**resolved.as_json(), "model_why": why, "audit": options.as_json()}
+    progress.message(flip_why)
+    config = {
+        **resolved.as_json(),
+        "model_why": why,
+        "flip_why": flip_why,
+        "audit": options.as_json(),
+    }
     if request.embeddings is not None:
         config["embeddings"] = str(request.embeddings)
     scan_id, resumed = scan_rows.start_or_resume(store, catalog, config)
@@ -264,7 +281,7 @@ def _cv_scan(
         store=store,
         scan_id=scan_id,
         catalog=catalog,
-        paths=[disk_path(image_root, p) for p in catalog.paths],
+        paths=paths,
         config=resolved,
         options=options,
         embeddings=embeddings,
@@ -358,7 +375,8 @@ def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
 
     _timed_write(job.store, publish, timings)
     summary = {**result.summary, **extra}
-    return ScanOutcome(job.scan_id, "cv", summary, timings, job.resumed, dict(cv.info))
+    info = {**cv.info, "flip_why": job.stored_config.get("flip_why")}
+    return ScanOutcome(job.scan_id, "cv", summary, timings, job.resumed, info)
 
 
 def _record_calibration(conn: Connection, job: _CvJob, fits: list[dict[str, float]] | None) -> None:

@@ -84,16 +84,22 @@ def require_lead(conn: Connection, name: str) -> Annotator:
 
 
 def ensure(
-    conn: Connection, name: str, *, role: str = ANNOTATOR, actor: str | None = None
+    conn: Connection,
+    name: str,
+    *,
+    role: str = ANNOTATOR,
+    actor: str | None = None,
+    change_role: bool = True,
 ) -> Annotator:
     """Register ``name`` with ``role`` inside the caller's transaction (idempotent).
 
-    An existing annotator given another role changes role; both are logged.
+    An existing annotator given another role changes role (unless ``change_role`` is False);
+    both are logged.
     """
     check_role(role)
     existing = find(conn, name)
     if existing is not None:
-        if existing.role == role:
+        if existing.role == role or not change_role:
             return existing
         conn.execute(sa.update(annotators).where(annotators.c.id == existing.id).values(role=role))
         log_action(
@@ -107,7 +113,7 @@ def ensure(
                 sa.insert(annotators).values(name=clean, role=role, created_at=time.time())
             ).inserted_primary_key[0]  # type: ignore[index]
     except IntegrityError:
-        return ensure(conn, name, role=role, actor=actor)
+        return ensure(conn, name, role=role, actor=actor, change_role=change_role)
     log_action(conn, "annotator_add", actor=actor, target=clean, details={"role": role})
     return Annotator(int(new_id), clean, role)
 
@@ -119,6 +125,18 @@ def add_annotator(
     check_role(role)
     clean_name(name)
     return store.write(lambda conn: ensure(conn, name, role=role, actor=actor))
+
+
+def get_or_register(store: Store, name: str) -> tuple[Annotator, bool]:
+    """The annotator called ``name``, registering a new name as an annotator (never a lead):
+    (annotator, whether it was new). For a person naming themselves, as the app's --annotator."""
+    with store.read() as conn:
+        found = find(conn, name)
+    if found is not None:
+        return found, False
+    # change_role=False: a name someone registers meanwhile (as a lead, say) keeps its role.
+    who = store.write(lambda conn: ensure(conn, name, actor=clean_name(name), change_role=False))
+    return who, who.role == ANNOTATOR
 
 
 def list_annotators(store: Store) -> list[Annotator]:

@@ -23,6 +23,7 @@ from labelaudit.core.consensus import annotators as reg
 from labelaudit.core.consensus.decisions import KEEP, LABEL, Decision, parse_decision
 from labelaudit.core.consensus.image_refs import ImageRef, load_images
 from labelaudit.core.consensus.tables import RETRACT
+from labelaudit.core.consensus.vote_times import check_time
 from labelaudit.core.errors import InputError
 from labelaudit.core.store.auditlog import log_action, os_identity
 from labelaudit.core.store.engine import Store
@@ -197,6 +198,14 @@ def _vote_log(voter: str, path: str, row: dict[str, Any], class_name: str | None
     return {"action": "vote", "actor": voter, "target": path, "details": details}
 
 
+def _time_of(req: VoteRequest, index: int, row_names: Sequence[str] | None) -> float:
+    assert req.created_at is not None
+    try:
+        return check_time(req.created_at)
+    except InputError as exc:
+        raise InputError(f"{row_names[index]}: {exc}" if row_names else str(exc)) from None
+
+
 def cast_votes_in(
     conn: Connection, requests: Sequence[VoteRequest], *, row_names: Sequence[str] | None = None
 ) -> list[VoteRecord]:
@@ -232,7 +241,7 @@ def cast_votes_in(
             continue
         stored[vote_id] = wanted
         note = req.note.strip() if req.note and req.note.strip() else None
-        when = {"created_at": req.created_at} if req.created_at is not None else {}
+        when = {} if req.created_at is None else {"created_at": _time_of(req, index, row_names)}
         row = _vote_row(
             vote_id,
             voter.id,

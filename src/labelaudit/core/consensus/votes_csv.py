@@ -7,8 +7,10 @@ last row of an annotator on a path is their current vote. Every row is validated
 is written; names not yet registered become annotators. A row without ``vote_id`` gets an id
 derived from its content and its position among identical rows, so importing the same file twice
 adds nothing; a ``vote_id`` already stored for another annotator, image or decision is an error
-naming the line. The export writes every vote that is neither retracted nor stale, in the order they
-were cast, with its id: export and import round-trip.
+naming the line. ``time`` must lie between 1970 and 2200 (``vote_times.check_time``). The export
+writes every vote that is neither retracted nor stale, in the order they were cast, with its id:
+export and import round-trip. Cells are escaped against spreadsheet formulas (``core/csv_safe.py``)
+and unescaped on import. A stored time that is not a usable time is written empty and counted.
 """
 
 from __future__ import annotations
@@ -28,12 +30,9 @@ from sqlalchemy.engine import Connection
 from labelaudit.core.consensus import annotators as reg
 from labelaudit.core.consensus.decisions import Decision, format_class, parse_decision
 from labelaudit.core.consensus.image_refs import ImageRef
-from labelaudit.core.consensus.votes import (
-    VoteRequest,
-    _resolve_decision,
-    cast_votes_in,
-    log_many,
-)
+from labelaudit.core.consensus.vote_times import check_time, usable_time
+from labelaudit.core.consensus.votes import VoteRequest, _resolve_decision, cast_votes_in, log_many
+from labelaudit.core.csv_safe import SafeDictWriter, unescape_cell
 from labelaudit.core.errors import InputError
 from labelaudit.core.paths import to_relpath
 from labelaudit.core.store.engine import Store
@@ -54,19 +53,34 @@ class ImportReport:
     new_annotators: list[str]
 
 
+@dataclass(frozen=True)
+class VotesExport:
+    rows: list[dict[str, Any]]
+    bad_times: list[str]  # ids of the votes whose stored time is unusable (written empty)
+
+
 def _parse_time(text: str) -> float | None:
     text = text.strip()
     if not text:
         return None
     try:
-        return float(text)
+        return check_time(float(text), text=text)
     except ValueError:
         pass
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        seconds = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError, OSError):
         raise InputError(f"not a time (ISO 8601 or epoch seconds): {text!r}") from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return check_time(seconds, text=text)
+
+
+def _format_time(value: Any) -> str:
+    """ISO 8601 in UTC, or '' for a stored value that is not a usable time."""
+    when = usable_time(value)
+    if when is None:
+        return ""
+    return datetime.fromtimestamp(when, UTC).isoformat(timespec="microseconds")
 
 
 def _parse_bool(text: str) -> bool:
@@ -106,7 +120,10 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
                 )
             reader.fieldnames = header
             return [
-                (reader.line_num, {k: (v or "") for k, v in row.items() if k is not None})
+                (
+                    reader.line_num,
+                    {k: unescape_cell(v or "") for k, v in row.items() if k is not None},
+                )
                 for row in reader
             ]
     except UnicodeDecodeError:
@@ -213,9 +230,7 @@ def import_votes(
     return store.write(apply)
 
 
-def export_rows(
-    store: Store, *, hidden_image_ids: np.ndarray | None = None
-) -> list[dict[str, Any]]:
+def export_rows(store: Store, *, hidden_image_ids: np.ndarray | None = None) -> VotesExport:
     """Every vote neither retracted nor stale, in ``seq`` order, as CSV rows (``COLUMNS``)."""
     undone = (
         sa.select(votes.c.retracts)
@@ -245,22 +260,24 @@ def export_rows(
     hidden = set(hidden_image_ids.tolist()) if hidden_image_ids is not None else set()
     with store.read() as conn:
         rows = conn.execute(query).all()
-    return [
+    out = [
         {
             "annotator": r.name,
             "path": r.path,
             "label": format_class(r.class_name) if r.kind == "label" else r.kind,
             "vote_id": r.vote_id,
             "note": r.note or "",
-            "time": datetime.fromtimestamp(r.created_at, UTC).isoformat(timespec="microseconds"),
+            "time": _format_time(r.created_at),
             "suggestion_shown": "true" if r.suggestion_shown else "false",
         }
         for r in rows
         if int(r.id) not in hidden
     ]
+    return VotesExport(out, [r["vote_id"] for r in out if not r["time"]])
 
 
 def write_csv(rows: list[dict[str, Any]], out: Any, columns: Iterable[str] = COLUMNS) -> None:
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    """The rows as CSV, every cell escaped against spreadsheet formulas."""
+    writer = SafeDictWriter(out, columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)

@@ -8,12 +8,14 @@ Each yields candidates (path relative to the root, label, split) plus problems t
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labelaudit.core.csv_safe import unescape_cell
 from labelaudit.core.dataset.problems import Problem
 from labelaudit.core.errors import InputError
 from labelaudit.core.paths import (
@@ -109,11 +111,44 @@ def _walk(
             yield child, entry
 
 
-def _symlink_escapes(entry: os.DirEntry[str], root_resolved: Path) -> bool:
+def _link_problem(entry: os.DirEntry[str], root_resolved: Path) -> str | None:
+    """``symlink_loop`` or ``symlink_outside_root`` for a symbolic link that must not be followed,
+    else None (not a link, a link that stays inside the root, or a dangling one: unreadable)."""
     if not entry.is_symlink():
-        return False
-    target = Path(entry.path).resolve()
-    return root_resolved not in target.parents
+        return None
+    try:
+        target = Path(os.path.realpath(entry.path, strict=True))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink_loop"
+        target = Path(os.path.realpath(entry.path))  # dangling: judged by where it points
+    holder = Path(os.path.realpath(os.path.dirname(entry.path)))
+    if target == holder or target in holder.parents:  # a folder link to itself or an ancestor
+        return "symlink_loop"
+    if target != root_resolved and root_resolved not in target.parents:
+        return "symlink_outside_root"
+    return None
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False  # a link to something unreadable: the import reports the file
+
+
+def _spellings(files: list[tuple[str, os.DirEntry[str]]]) -> dict[str, list[str]]:
+    """Names on disk for each NFC path: more than one means twins (NFC and NFD spellings)."""
+    out: dict[str, list[str]] = {}
+    for raw_rel, _ in files:
+        if _valid_utf8(raw_rel):
+            out.setdefault(nfc(raw_rel), []).append(raw_rel)
+    return out
+
+
+def _clash(rel: str, raw_rel: str, spellings: list[str]) -> Problem:
+    detail = f"on disk as {raw_rel!a}, one of {len(spellings)} names equal after NFC"
+    return Problem(rel, "name_clash", detail)
 
 
 class _Containment:
@@ -132,42 +167,85 @@ class _Containment:
         return self.root not in target.parents
 
 
+def _loops(path: Path) -> bool:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
+class _Twins:
+    """Whether a manifest path names twins on disk: files or folders on its way whose names are
+    equal after NFC (an NFC and an NFD spelling). Folder listings are cached."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._counts: dict[Path, dict[str, int]] = {}
+
+    def clash(self, rel: str) -> bool:
+        if rel.isascii():
+            return False
+        parts = rel.split("/")
+        for i, part in enumerate(parts):
+            folder = disk_path(self.root, "/".join(parts[:i])) if i else self.root
+            if self._names(folder).get(part, 0) > 1:
+                return True
+        return False
+
+    def _names(self, folder: Path) -> dict[str, int]:
+        counts = self._counts.get(folder)
+        if counts is None:
+            counts = self._counts[folder] = {}
+            try:
+                for name in os.listdir(folder):
+                    counts[nfc(name)] = counts.get(nfc(name), 0) + 1
+            except (OSError, UnicodeError):
+                pass
+        return counts
+
+
 def discover_folder(root: Path, *, allowed_labels: set[str] | None = None) -> Discovery:
     """Candidates of a folder-per-class tree under ``root``."""
     found = Discovery()
     root_resolved = root.resolve()
-    seen: dict[str, str] = {}
-    for raw_rel, entry in _walk(root, skipped=found.skipped_projects):
+    files = list(_walk(root, skipped=found.skipped_projects))
+    spellings = _spellings(files)
+    for raw_rel, entry in files:
         if not _valid_utf8(raw_rel):
             found.problems.append(Problem(_display(raw_rel), "bad_filename"))
             continue
-        if entry.is_dir():  # a symlink to a folder
-            if _symlink_escapes(entry, root_resolved):
-                found.problems.append(Problem(nfc(raw_rel), "symlink_outside_root"))
+        rel = nfc(raw_rel)
+        link_problem = _link_problem(entry, root_resolved)
+        if _is_dir(entry) or link_problem == "symlink_loop":  # folder links are not followed
+            if link_problem is not None:
+                found.problems.append(Problem(rel, link_problem))
             continue
         if not has_image_extension(entry.name):
             found.skipped_non_images += 1
             continue
-        rel = nfc(raw_rel)
-        if _symlink_escapes(entry, root_resolved):
-            found.problems.append(Problem(rel, "symlink_outside_root"))
+        if link_problem is not None:
+            found.problems.append(Problem(rel, link_problem))
             continue
-        if rel in seen:
-            found.problems.append(Problem(rel, "name_clash", f"also {seen[rel]!r} on disk"))
+        if len(spellings[rel]) > 1:  # neither twin is imported: one stored path cannot name both
+            found.problems.append(_clash(rel, raw_rel, spellings[rel]))
             continue
-        seen[rel] = raw_rel
-        disk = raw_rel if raw_rel != rel else None
-        if "/" not in rel:
-            found.problems.append(Problem(rel, "no_label"))
-            continue
-        label = rel.split("/", 1)[0]
-        if allowed_labels is not None and label not in allowed_labels:
-            found.candidates.append(Candidate(rel, None, disk=disk))
-            found.problems.append(Problem(rel, "unknown_label", label))
-            continue
-        found.labels.add(label)
-        found.candidates.append(Candidate(rel, label, disk=disk))
+        _add_walked(found, rel, raw_rel, allowed_labels)
     return found
+
+
+def _add_walked(found: Discovery, rel: str, raw_rel: str, allowed: set[str] | None) -> None:
+    disk = raw_rel if raw_rel != rel else None
+    if "/" not in rel:
+        found.problems.append(Problem(rel, "no_label"))
+        return
+    label = rel.split("/", 1)[0]
+    if allowed is not None and label not in allowed:
+        found.candidates.append(Candidate(rel, None, disk=disk))
+        found.problems.append(Problem(rel, "unknown_label", label))
+        return
+    found.labels.add(label)
+    found.candidates.append(Candidate(rel, label, disk=disk))
 
 
 def read_manifest(
@@ -176,6 +254,7 @@ def read_manifest(
     """Candidates listed by a CSV manifest (``path,label`` and optional ``split``)."""
     found = Discovery()
     containment = _Containment(root)
+    twins = _Twins(root)
     try:
         text = manifest.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -199,8 +278,9 @@ def read_manifest(
     splits = _manifest_splits(manifest, rows)
     seen: set[str] = set()
     for (_, row), split in zip(rows, splits, strict=True):
-        raw_path = (row.get("path") or "").strip()
-        label = nfc((row.get("label") or "").strip())
+        # A manifest.csv written by an export escapes formula-like cells (core/csv_safe.py).
+        raw_path = unescape_cell((row.get("path") or "").strip())
+        label = nfc(unescape_cell((row.get("label") or "").strip()))
         try:
             rel = normalize_relpath(raw_path)
         except InputError:
@@ -212,8 +292,14 @@ def read_manifest(
         seen.add(rel)
         full = disk_path(root, rel)
         disk = full.relative_to(root).as_posix() if full != root / rel else None
+        if _loops(full):
+            found.problems.append(Problem(rel, "symlink_loop"))
+            continue
         if containment.escapes(full):
             found.problems.append(Problem(rel, "symlink_outside_root"))
+            continue
+        if twins.clash(rel):
+            found.problems.append(Problem(rel, "name_clash", "twins on disk (NFC and NFD names)"))
             continue
         if not full.is_file():
             found.problems.append(Problem(rel, "missing_file"))

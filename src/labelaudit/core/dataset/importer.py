@@ -11,13 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
-import os
-import signal
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core.dataset.discover import Candidate, Discovery
-from labelaudit.core.dataset.inspect import FileFacts, InspectOptions, check_options, inspect_file
+from labelaudit.core.dataset.inspect import FileFacts, InspectOptions, check_options
+from labelaudit.core.dataset.liveness import HEARTBEAT_INTERVAL_S, running_stats, unfinished_state
 from labelaudit.core.dataset.problems import FILE_PROBLEMS, LABEL_PROBLEMS, Problem
 from labelaudit.core.dataset.publish import ExistingImage, Publish
 from labelaudit.core.dataset.source import ImportSource, write_source
+from labelaudit.core.dataset.workers import inspect_many
 from labelaudit.core.progress import NullProgress, Progress
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.schema import (
@@ -40,8 +36,8 @@ from labelaudit.core.store.schema import (
 )
 
 STAGE_ROWS = 2_000
-POOL_MIN_FILES = 256  # below this a process pool costs more than it saves
-TASK_FILES = 64  # files per task sent to a worker
+# Problems of the machine, not of the file: the next import decodes such files again.
+RETRIED_PROBLEMS = frozenset({"out_of_memory", "worker_crashed"})
 
 
 @dataclass
@@ -97,59 +93,6 @@ class ImportReport:
         }
 
 
-# -- parallel inspection ---------------------------------------------------------------------------
-_worker_options: InspectOptions | None = None
-
-
-def _init_worker(options: InspectOptions) -> None:
-    global _worker_options
-    _worker_options = options
-    # Ctrl-C reaches the whole process group: the parent handles it and terminates the pool;
-    # workers that also raised KeyboardInterrupt would each print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _inspect_batch(paths: list[str]) -> list[FileFacts]:
-    assert _worker_options is not None
-    return [inspect_file(p, _worker_options) for p in paths]
-
-
-def _batches(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def inspect_many(
-    paths: list[str], options: InspectOptions, *, workers: int | None = None
-) -> Iterator[FileFacts]:
-    """Inspect files in order, using every core when there are enough of them."""
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    if n_workers <= 1 or len(paths) < POOL_MIN_FILES:
-        for p in paths:
-            yield inspect_file(p, options)
-        return
-    method = "fork" if sys.platform == "linux" else "spawn"
-    ctx = multiprocessing.get_context(method)
-    with _sigint_ignored_while_forking():
-        pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(options,))
-    with pool:
-        for batch in pool.imap(_inspect_batch, _batches(paths, TASK_FILES)):
-            yield from batch
-
-
-@contextlib.contextmanager
-def _sigint_ignored_while_forking() -> Iterator[None]:
-    """Forked workers inherit SIGINT ignored, closing the gap before ``_init_worker`` runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers; the initializer still covers workers
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 # -- the import ----------------------------------------------------------------------------------
 def run_import(
     store: Store,
@@ -197,6 +140,7 @@ def run_import(
         if (
             row is not None
             and not rehash
+            and row.problem not in RETRIED_PROBLEMS
             and _unchanged_on_disk(image_root / (cand.disk or cand.path), row)
         ):
             report.unchanged += 1
@@ -216,6 +160,7 @@ def run_import(
     try:
         with progress.step("import", total=len(to_decode), unit="img"):
             staged: list[dict[str, Any]] = []
+            beat = time.monotonic()
             facts_iter = inspect_many(
                 [str(image_root / (c.disk or c.path)) for c in to_decode], options, workers=workers
             )
@@ -237,6 +182,9 @@ def run_import(
                 if len(staged) >= STAGE_ROWS:
                     _stage(store, staged)
                     staged = []
+                if time.monotonic() - beat > HEARTBEAT_INTERVAL_S:
+                    _heartbeat(store, import_id)
+                    beat = time.monotonic()
                 progress.advance()
             _stage(store, staged)
         moved_ids = {m[0] for m in moves}
@@ -297,18 +245,43 @@ def _load_existing(store: Store) -> dict[str, ExistingImage]:
 
 
 def _begin_import(conn: Connection, source: str, manifest: Path | None, started: float) -> int:
-    # Staging rows of an import that was killed are garbage: clear them.
-    stale = sa.select(imports.c.id).where(imports.c.finished_at.is_(None))
-    conn.execute(sa.delete(import_staging).where(import_staging.c.import_id.in_(stale)))
+    _mark_interrupted(conn)
     result = conn.execute(
         sa.insert(imports).values(
             started_at=started,
             source=source,
             manifest=str(manifest) if manifest else None,
-            stats=json.dumps({"status": "running"}),
+            stats=running_stats(now=started),
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _mark_interrupted(conn: Connection) -> None:
+    """Record killed imports as interrupted and clear their staging rows (garbage); an import
+    still running elsewhere keeps its rows (the later publish of the two refuses)."""
+    rows = conn.execute(
+        sa.select(imports.c.id, imports.c.stats).where(imports.c.finished_at.is_(None))
+    ).all()
+    for import_id, stats in rows:
+        if unfinished_state(stats) == "running":
+            continue
+        conn.execute(sa.delete(import_staging).where(import_staging.c.import_id == import_id))
+        try:
+            marked = {**json.loads(stats), "status": "interrupted"}
+        except ValueError:
+            marked = {"status": "interrupted"}
+        conn.execute(
+            sa.update(imports).where(imports.c.id == import_id).values(stats=json.dumps(marked))
+        )
+
+
+def _heartbeat(store: Store, import_id: int) -> None:
+    store.write(
+        lambda c: c.execute(
+            sa.update(imports).where(imports.c.id == import_id).values(stats=running_stats())
+        )
+    )
 
 
 def _stage_row(
@@ -367,13 +340,18 @@ def _stage(store: Store, rows: list[dict[str, Any]]) -> None:
 
 
 def _discard_staging(store: Store, import_id: int) -> None:
-    with contextlib.suppress(Exception):  # best effort: the next import clears leftovers
-        store.write(
-            lambda c: c.execute(
-                sa.delete(import_staging).where(import_staging.c.import_id == import_id)
-            ),
-            budget_s=5,
+    """Drop a failed import's staging rows and record it as interrupted."""
+
+    def discard(conn: Connection) -> None:
+        conn.execute(sa.delete(import_staging).where(import_staging.c.import_id == import_id))
+        conn.execute(
+            sa.update(imports)
+            .where(imports.c.id == import_id)
+            .values(stats=json.dumps({"status": "interrupted"}))
         )
+
+    with contextlib.suppress(Exception):  # best effort: the next import clears leftovers
+        store.write(discard, budget_s=5)
 
 
 def _finish_import(

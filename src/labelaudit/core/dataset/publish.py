@@ -73,6 +73,8 @@ class Publish:
                 .order_by(staged.path),
             )
         ).rowcount
+        if new < 0:  # psycopg reports no row count for INSERT ... SELECT
+            new = self._count_new(conn)
         updated, relabelled_by_update = self._apply_updates(conn, class_ids, now)
         restored = sum(1 for r in self.relabels if r["was_missing"])
         relabelled = self._apply_relabels(conn, class_ids, now) + relabelled_by_update
@@ -82,6 +84,16 @@ class Publish:
         conn.execute(sa.delete(import_staging).where(staged.import_id == self.import_id))
         log_action(conn, "import", target=str(self.import_id), details={"new": new})
         return {"new": new, "updated": updated, "relabelled": relabelled, "restored": restored}
+
+    def _count_new(self, conn: Connection) -> int:
+        staged = import_staging.c
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(import_staging)
+                .where(staged.import_id == self.import_id, staged.action == "new")
+            ).scalar_one()
+        )
 
     def _check_no_concurrent_import(self, conn: Connection) -> None:
         other = conn.execute(

@@ -7,7 +7,6 @@ in which it happens to find folders in one split.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
+from labelaudit.core.csv_safe import SafeWriter
 from labelaudit.core.export.plan import ExportPlan
 
 MANIFEST_COLUMNS = (
@@ -51,12 +51,13 @@ def class_weights_json(plan: ExportPlan) -> dict[str, float]:
 def manifest_csv(plan: ExportPlan, *, image_root: Path) -> str:
     """One row per entry (repeats included). ``path`` is relative to DIR; without the
     imagefolder layout it is the source file's absolute path. ``source_path`` is the stored
-    path, relative to the project's image root."""
+    path, relative to the project's image root. Cells are escaped against spreadsheet formulas
+    (``core/csv_safe.py``; the export's retrain.py reads them back unescaped)."""
     paths = plan.catalog.paths
     assert paths is not None
     quality = plan.review.facts.label_quality
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = SafeWriter(buf, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
     for e in plan.entries:
         q = float(quality[e.row])
@@ -138,7 +139,12 @@ def label_studio_tasks(plan: ExportPlan) -> list[dict[str, Any]]:
 
 def label_studio_config(plan: ExportPlan) -> str:
     """The labelling configuration matching the tasks: one single-choice question."""
-    choices = "\n".join(f"    <Choice value={quoteattr(folder)}/>" for folder in classes_json(plan))
+    return choices_config(list(classes_json(plan)))
+
+
+def choices_config(names: list[str]) -> str:
+    """A Label Studio labelling configuration: one single-choice question over ``names``."""
+    choices = "\n".join(f"    <Choice value={quoteattr(name)}/>" for name in names)
     return (
         "<View>\n"
         '  <Image name="image" value="$image"/>\n'

@@ -11,32 +11,24 @@ import errno
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
-import sqlalchemy as sa
-
 from labelaudit.core.errors import InputError
 from labelaudit.core.export import indexfiles, report
+from labelaudit.core.export.commit import ExportInterrupted, record_and_publish
 from labelaudit.core.export.files import FileJob, place_files, sha256_file
 from labelaudit.core.export.options import ExportOptions
+from labelaudit.core.export.ownership import PROVENANCE, SELF_HASH, provenance_digest
 from labelaudit.core.export.plan import ExportPlan, build_plan
-from labelaudit.core.export.target import (
-    PROVENANCE,
-    check_target,
-    clean_leftovers,
-    make_temp_folder,
-    publish,
-    write_error,
-)
+from labelaudit.core.export.runs import ExportRun, sweep_killed_exports
+from labelaudit.core.export.target import check_target, make_temp_folder, write_error
+from labelaudit.core.export.testpause import pause_point
 from labelaudit.core.paths import disk_path
 from labelaudit.core.progress import NullProgress, Progress
-from labelaudit.core.store.auditlog import log_action
 from labelaudit.core.store.engine import Store, public_url
-from labelaudit.core.store.schema import exports
 
 RETRAIN_SCRIPT = "retrain.py"
 HARDLINK_WARNING = (
@@ -73,11 +65,12 @@ def export_dataset(
 ) -> ExportResult:
     """Write the cleaned, split, rebalanced dataset to ``out_dir`` (see the module docstring)."""
     progress = progress or NullProgress()
-    # Leftovers first: an old export put back by the cleanup must count as existing.
-    clean_leftovers(Path(os.path.abspath(out_dir)))
-    out = check_target(
+    # Leftovers first (also done on opening a project): an old export put back counts as there.
+    sweep_killed_exports(project.folder, project.store)
+    target = check_target(
         out_dir, image_root=project.image_root, project_folder=project.folder, force=options.force
     )
+    out = target.out
     plan = build_plan(project.store, options, progress=progress)
     if not plan.entries:
         excluded = report.counts(plan)["excluded"]
@@ -87,19 +80,33 @@ def export_dataset(
         progress.message(f"warning: {HARDLINK_WARNING}")
     jobs = _file_jobs(plan, project.image_root)
     try:
-        tmp = make_temp_folder(out)
+        run = ExportRun.start(project.folder, out)
     except OSError as exc:
+        raise InputError(
+            f"cannot note the export in the project folder {project.folder}: {exc.strerror or exc}"
+        ) from None
+    try:
+        tmp = make_temp_folder(out, run)
+    except OSError as exc:
+        run.finish()
         raise write_error(out, exc) from None
     try:
         created_at = report.now_iso()
         files = _write_images(plan, jobs, tmp, progress)
         prov = _write_index_files(plan, project, tmp, files, created_at)
-        export_id = _record_and_publish(project.store, plan, prov, tmp, out)
+        pause_point("before-publish")
+        export_id = record_and_publish(project.store, plan, prov, tmp, target, run)
+    except ExportInterrupted:
+        raise  # recorded and in place; the next command sweeps what is left
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+        finally:  # the record stays while anything is left for the next command to sweep
+            run.release() if os.path.lexists(tmp) else run.finish()
         if isinstance(exc, OSError) and _writing(exc, out, tmp):
             raise write_error(out, exc) from None
         raise
+    run.finish()
     return ExportResult(export_id, out, prov, list(plan.warnings))
 
 
@@ -210,37 +217,7 @@ def _write_index_files(
     prov = report.provenance(
         plan, project=info, sha256=dict(sorted(sha.items())), files=files, created_at=created_at
     )
+    # Hashed as it will read back from the file: tells a real provenance.json from a fake.
+    prov[SELF_HASH] = provenance_digest(json.loads(indexfiles.dumps(prov)))
     (tmp / PROVENANCE).write_text(indexfiles.dumps(prov), encoding="utf-8", newline="\n")
     return prov
-
-
-def _record_and_publish(
-    store: Store, plan: ExportPlan, prov: dict[str, Any], tmp: Path, out: Path
-) -> int:
-    old: list[Path | None] = [None]
-
-    def record(conn: sa.Connection) -> int:
-        inserted = conn.execute(
-            sa.insert(exports).values(
-                created_at=time.time(),
-                out_dir=str(out),
-                params=json.dumps(plan.options.as_json()),
-                counts=json.dumps(prov["counts"]),
-            )
-        )
-        assert inserted.inserted_primary_key is not None
-        export_id = int(inserted.inserted_primary_key[0])
-        log_action(
-            conn,
-            "export",
-            actor=plan.options.actor,
-            target=str(out),
-            details={"export_id": export_id, "options": plan.options.as_json()},
-        )
-        old[0] = publish(tmp, out)  # last: a failed rename rolls the record back
-        return export_id
-
-    export_id = store.write(record)
-    if old[0] is not None:
-        shutil.rmtree(old[0], ignore_errors=True)
-    return export_id

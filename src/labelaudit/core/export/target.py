@@ -1,31 +1,50 @@
 """The export folder: checks before writing, a temporary folder beside it, and the final rename.
 
 An export is written to ``.<DIR>.labelaudit-tmp-<host>-<pid>-<id>`` beside DIR and renamed to DIR
-only once complete, so a killed export never leaves a half-written DIR. With ``--force`` the old
-DIR is renamed aside first and deleted only after the new one is in place. A temporary folder
-left by a killed export (its process gone) is removed by the next export to the same DIR.
+only once complete, so a killed export never leaves a half-written DIR. The rename never replaces
+anything (src/labelaudit/core/export/rename.py): a DIR that appeared while the export ran is
+left untouched and the export refused. With ``--force`` the previous export in DIR, verified to
+hold only files labelaudit wrote (src/labelaudit/core/export/ownership.py), is renamed aside
+first, checked to be unchanged, and removed only once the new one is recorded. Every folder
+made here is noted in the export's run record (src/labelaudit/core/export/runs.py), from which
+the next command on the project cleans up after a killed export.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
-import shutil
-import socket
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
-from labelaudit.core.audit.scan_rows import pid_exists
 from labelaudit.core.errors import DiskFullError, InputError, LabelauditError
+from labelaudit.core.export.ownership import (
+    Snapshot,
+    first_difference,
+    folder_id,
+    snapshot_of,
+    verify_previous_export,
+)
+from labelaudit.core.export.rename import rename_noreplace
+from labelaudit.core.export.runs import ExportRun, safe_host
 from labelaudit.core.paths import overlaps
 
-PROVENANCE = "provenance.json"
 TMP_TAG = ".labelaudit-tmp-"
 OLD_TAG = ".labelaudit-old-"
 
 
-def check_target(out_dir: Path, *, image_root: Path, project_folder: Path, force: bool) -> Path:
+@dataclass(frozen=True)
+class Target:
+    """DIR, and what was there when the export started: nothing, an empty folder, or a
+    verified previous export (``--force``)."""
+
+    out: Path
+    empty_folder: bool = False
+    previous: Snapshot | None = None
+
+
+def check_target(out_dir: Path, *, image_root: Path, project_folder: Path, force: bool) -> Target:
     """The absolute export folder, after refusing anything unsafe (see the module docstring)."""
     out = Path(os.path.abspath(out_dir))
     for what, folder in (("image root", image_root), ("project folder", project_folder)):
@@ -40,12 +59,8 @@ def check_target(out_dir: Path, *, image_root: Path, project_folder: Path, force
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise InputError(f"{out} already exists; --force replaces it")
-        if not is_previous_export(out):
-            raise InputError(
-                f"{out} is not a labelaudit export (no {PROVENANCE} written by labelaudit); "
-                "--force only replaces a previous export"
-            )
-    return out
+        return Target(out, previous=verify_previous_export(out))
+    return Target(out, empty_folder=out.is_dir())
 
 
 def _check_writable(out: Path) -> None:
@@ -67,74 +82,86 @@ def write_error(out: Path, exc: OSError) -> LabelauditError:
     return InputError(f"cannot write {out}: {exc.strerror or exc}")
 
 
-def is_previous_export(folder: Path) -> bool:
-    try:
-        data = json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and "labelaudit_version" in data
-
-
 def _prefix(out: Path, tag: str) -> str:
     return f".{out.name}{tag}"
 
 
-def make_temp_folder(out: Path) -> Path:
+def _beside(out: Path, tag: str) -> Path:
+    return out.parent / f"{_prefix(out, tag)}{safe_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def make_temp_folder(out: Path, run: ExportRun) -> Path:
     """A fresh, empty folder beside ``out`` (same file system, so the final rename is atomic)."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    host = _safe_host()
-    tmp = out.parent / f"{_prefix(out, TMP_TAG)}{host}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = _beside(out, TMP_TAG)
+    run.note(tmp=str(tmp))
     tmp.mkdir()
+    run.note(tmp_id=folder_id(tmp))
     return tmp
 
 
-def _safe_host() -> str:
-    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+def publish(tmp: Path, target: Target, run: ExportRun) -> Path | None:
+    """Rename ``tmp`` to DIR without ever replacing what the export did not expect there.
 
-
-def clean_leftovers(out: Path) -> list[Path]:
-    """Remove temporary folders of dead exports to ``out``; restore an old DIR whose swap was cut.
-
-    Returns the folders removed. Only folders made on this host are judged (a pid means nothing
-    on another machine sharing the disk).
-    """
-    removed: list[Path] = []
-    if not out.parent.is_dir():
-        return removed
-    tmp_prefix = f"{_prefix(out, TMP_TAG)}{_safe_host()}-"
-    old_prefix = f"{_prefix(out, OLD_TAG)}{_safe_host()}-"
-    for entry in sorted(out.parent.iterdir()):
-        if entry.name.startswith(tmp_prefix) and not _alive(entry.name[len(tmp_prefix) :]):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-        elif entry.name.startswith(old_prefix) and not _alive(entry.name[len(old_prefix) :]):
-            if out.exists():
-                shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-            else:  # killed between the two renames: the previous export comes back
-                os.rename(entry, out)
-    return removed
-
-
-def _alive(pid_and_id: str) -> bool:
-    try:
-        pid = int(pid_and_id.split("-")[0])
-    except ValueError:
-        return True  # not ours to judge
-    return pid == os.getpid() or pid_exists(pid)
-
-
-def publish(tmp: Path, out: Path) -> Path | None:
-    """Rename ``tmp`` to ``out``. An existing ``out`` is moved aside first and returned (the
-    caller deletes it once the export is recorded); it is put back if the rename fails."""
-    if not out.exists():
-        os.rename(tmp, out)
+    A previous export (``--force``) is renamed aside first, compared with what was verified,
+    and returned (the caller removes it once the new export is recorded); it is put back if
+    anything fails. InputError, with nothing changed, when DIR appeared or changed meanwhile."""
+    out = target.out
+    if target.empty_folder:
+        try:
+            os.rmdir(out)  # fails on anything put into it meanwhile: then the rename refuses
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                raise
+    if target.previous is None:
+        _rename_new(tmp, out)
         return None
-    old = out.parent / f"{_prefix(out, OLD_TAG)}{_safe_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    os.rename(out, old)
+    old = _beside(out, OLD_TAG)
+    run.note(old=str(old), old_id=target.previous.root_id)
     try:
-        os.rename(tmp, out)
+        rename_noreplace(out, old)
+    except FileNotFoundError:  # the previous export was removed meanwhile
+        _rename_new(tmp, out)
+        return None
+    now = snapshot_of(old)
+    if now != target.previous:
+        _put_back(old, out)
+        raise InputError(
+            f"{out} changed while exporting ({first_difference(now, target.previous)}); it was "
+            "left as it was and nothing was exported"
+        )
+    try:
+        _rename_new(tmp, out)
     except BaseException:
-        os.rename(old, out)
+        _put_back(old, out)
         raise
     return old
+
+
+def _rename_new(tmp: Path, out: Path) -> None:
+    try:
+        rename_noreplace(tmp, out)
+    except FileExistsError:
+        raise InputError(
+            f"{out} appeared while exporting; it was left untouched and nothing was exported "
+            "(choose another --out, or --force to replace a previous export)"
+        ) from None
+
+
+def _put_back(old: Path, out: Path) -> None:
+    try:
+        rename_noreplace(old, out)
+    except FileExistsError:
+        raise InputError(
+            f"{out} appeared while exporting; the previous export in it was kept as {old}"
+        ) from None
+
+
+def unpublish(tmp: Path, out: Path, old: Path | None) -> None:
+    """Undo ``publish`` (the transaction recording the export failed): the new export back to
+    its temporary folder, the previous one back to DIR."""
+    rename_noreplace(out, tmp)
+    if old is not None:
+        _put_back(old, out)

@@ -20,6 +20,7 @@ from labelaudit.core.scan._torch_models import (
     read_state_dict,
 )
 from labelaudit.core.scan.decode import decode_images
+from labelaudit.core.scan.mirror import decide_from_pixels
 from labelaudit.core.scan.models import MODELS, small_cnn_widths
 
 if TYPE_CHECKING:
@@ -54,22 +55,18 @@ class _Images:
 def make_plan(job: _Job, images: np.ndarray, *, pretrained: bool) -> _train.Plan:
     cfg = job.config
     assert cfg.batch_size is not None and cfg.image_size is not None
+    if job.flip is None:  # not given: decided from the images (no decoding of its own)
+        job.flip, job.flip_why = decide_from_pixels(images)
     bf16, channels_last = numerics(cfg.device)
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    if pretrained:
-        mean, std = IMAGENET_MEAN, IMAGENET_STD
-    else:
-        flat = images.reshape(len(images), images.shape[1], -1)
-        mean = tuple(float(m) / 255 for m in flat.mean(axis=(0, 2)))
-        std = tuple(max(float(s) / 255, 1e-3) for s in flat.std(axis=(0, 2)))
+    # from scratch: the images' own statistics, measured by _train.Data where the images live
+    mean, std = (IMAGENET_MEAN, IMAGENET_STD) if pretrained else ((), ())
     return _train.Plan(
         epochs=cfg.epochs or 0,  # a linear probe trains no network
         batch_size=cfg.batch_size,
         device=job.device,
         bf16=bf16,
         channels_last=channels_last,
-        flip=cfg.flip,
+        flip=job.flip,
         tta=cfg.tta,
         shift=max(1, round(cfg.image_size / 16)),
         mean=mean,
@@ -93,8 +90,9 @@ def run_cnn(job: _Job) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         torch.manual_seed(seed)
         array = images.get()
         if "data" not in context:
-            context["plan"] = make_plan(job, array, pretrained=state is not None)
-            context["data"] = _train.Data(array, context["plan"])
+            plan = make_plan(job, array, pretrained=state is not None)
+            context["data"] = _train.Data(array, plan)
+            context["plan"] = context["data"].plan  # with the measured mean and std
         model = build_model(
             cfg.model,
             n_classes=job.n_classes,
@@ -164,7 +162,7 @@ def _train_one(
     model = new_model(seed)
     plan: _train.Plan = context["plan"]
     epochs = epochs or plan.epochs
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=job.device).manual_seed(seed)  # draws where it trains
     per_epoch = _train.steps_per_epoch(len(rows), plan.batch_size) * min(plan.batch_size, len(rows))
     total = per_epoch * epochs
     name = f"{label}/{cfg.folds}" if label.startswith("fold") else label

@@ -29,7 +29,9 @@ class ScanConfig:
     batch_size: int | None = None
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | mps
-    flip: bool = False  # horizontal-flip augmentation (off: a mirrored digit is not a digit)
+    # horizontal-flip augmentation; None: decided from the images (scan.mirror: colour photos on,
+    # grey digits, text and symbols off, since a mirrored digit is not a digit)
+    flip: bool | None = None
     workers: int | None = None  # image decode threads (training reads tensors in memory)
     threads: int | None = None  # torch intra-op threads (determinism is per thread count)
     embed: bool = True  # also compute embeddings (N, D) from one network for all images

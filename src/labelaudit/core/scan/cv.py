@@ -22,6 +22,8 @@ from labelaudit.core.progress import NullProgress, Progress
 from labelaudit.core.scan.api import CVResult, FoldCheckpoint, ScanConfig, ScanResourceError
 from labelaudit.core.scan.calibrate import calibrate_folds
 from labelaudit.core.scan.folds import assign_folds
+from labelaudit.core.scan.mirror import given as flip_given
+from labelaudit.core.scan.mirror import resolve_flip  # noqa: F401 (run.py calls cv.resolve_flip)
 from labelaudit.core.scan.models import (
     AUTO_BACKBONES,
     BACKBONES,
@@ -216,8 +218,9 @@ def cross_validate(
     stay in one fold. Finished folds come from ``checkpoint`` when it has them, and every newly
     trained fold is saved there (raw, before calibration) before the next starts. With
     ``config.calibrate`` each fold's rows are then tempered by a noise-aware temperature fitted
-    on the other folds (``scan.calibrate``). Raises InputError for bad input, Cancelled when
-    ``progress.cancel`` is set, ScanResourceError when memory runs out.
+    on the other folds (``scan.calibrate``). ``config.flip`` None is decided from the decoded
+    images (``scan.mirror``; undecided when nothing trains). Raises InputError for bad input,
+    Cancelled when ``progress.cancel`` is set, ScanResourceError when memory runs out.
     """
     progress = progress or NullProgress()
     labels = _check_labels(labels, n=len(paths), n_classes=n_classes)
@@ -246,7 +249,8 @@ def cross_validate(
     accuracy = float((pred_probs.argmax(1) == labels).mean()) if len(labels) else 0.0
     info.update(
         why=why,
-        config=config.as_json(),
+        flip_why=job.flip_why or flip_given(config),
+        config=dataclasses.replace(config, flip=job.flip).as_json(),
         accuracy_vs_given=accuracy,
         total_s=round(time.monotonic() - started, 2),
     )
@@ -265,6 +269,11 @@ class _Job:
     device: Any
     progress: Progress
     checkpoint: FoldCheckpoint | None
+    flip: bool | None = None  # config.flip, or decided from the decoded images (scan.mirror)
+    flip_why: str | None = None
+
+    def __post_init__(self) -> None:
+        self.flip = self.config.flip
 
 
 def _check_labels(labels: np.ndarray, *, n: int, n_classes: int) -> np.ndarray:

@@ -4,12 +4,17 @@ SQLite writers start with ``BEGIN IMMEDIATE``: a deferred transaction that upgra
 WAL mode fails at once with SQLITE_BUSY, ignoring the busy timeout. Writes retry within a bounded
 time, then fail with one clear line. PostgreSQL URLs are pinned to the psycopg 3 driver, and
 passwords never reach a project file (psycopg reads ``PGPASSWORD`` and ``.pgpass``).
+
+On PostgreSQL the tables live in their own schema (``?schema=NAME`` in the URL, default
+``labelaudit``), set as each connection's ``search_path`` so that every statement, raw SQL
+included, sees only labelaudit's tables and never another application's ``images``.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +38,12 @@ NETWORK_FILESYSTEMS = frozenset(
 )
 
 
+SCHEMA_PARAM = "schema"
+DEFAULT_PG_SCHEMA = "labelaudit"
+LEGACY_PG_SCHEMA = "public"  # where labelaudit 0.1.0 put its tables
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
 def normalize_url(url: str) -> URL:
     """Parse a database URL; a bare ``postgresql://`` means psycopg 3 on every SQLAlchemy 2.x."""
     try:
@@ -43,7 +54,52 @@ def normalize_url(url: str) -> URL:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not parsed.drivername.startswith(("sqlite", "postgresql")):
         raise StoreError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+    _check_url(parsed)
     return parsed
+
+
+def _check_url(url: URL) -> None:
+    """Refuse an in-memory SQLite database (it saves nothing) and a bad schema name."""
+    schema = url.query.get(SCHEMA_PARAM)
+    if url.get_backend_name() == "sqlite":
+        memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+        if memory:
+            raise StoreError(
+                f"{url.render_as_string()!r} is an in-memory database that would save nothing; "
+                "give a file, e.g. sqlite:////path/to/labelaudit.db"
+            )
+        if schema is not None:
+            raise StoreError("?schema= applies to PostgreSQL only")
+        return
+    if schema is None:
+        return
+    if (
+        not isinstance(schema, str)
+        or not _SCHEMA_NAME.fullmatch(schema)
+        or schema.startswith("pg_")
+        or schema == "information_schema"
+    ):
+        raise StoreError(
+            f"bad PostgreSQL schema name {schema!r} in the URL: use lower-case letters, digits "
+            "and _ (not pg_*), e.g. ?schema=labelaudit"
+        )
+
+
+def pg_schema(url: URL) -> str | None:
+    """The PostgreSQL schema that holds the project's tables (None on SQLite)."""
+    if url.get_backend_name() == "sqlite":
+        return None
+    schema = url.query.get(SCHEMA_PARAM)
+    return str(schema) if schema else DEFAULT_PG_SCHEMA
+
+
+def with_schema(url: URL, schema: str) -> URL:
+    """``url`` naming ``schema`` explicitly (so that project files keep saying where it is)."""
+    return url.update_query_dict({SCHEMA_PARAM: schema})
+
+
+def names_schema(url: URL) -> bool:
+    return SCHEMA_PARAM in url.query
 
 
 def public_url(url: URL) -> str:
@@ -128,8 +184,13 @@ class Store:
                 url, echo=echo, connect_args={"timeout": 0.0, "check_same_thread": False}
             )
             _install_sqlite_hooks(engine, self)
+            self.schema: str | None = None
         else:
-            engine = sa.create_engine(url, echo=echo, pool_pre_ping=True)
+            self.schema = pg_schema(url)
+            # psycopg would take ?schema= for a connection option: it is ours alone.
+            bare = url.difference_update_query([SCHEMA_PARAM])
+            engine = sa.create_engine(bare, echo=echo, pool_pre_ping=True)
+            _install_pg_hooks(engine, str(self.schema))
         self.engine: Engine = engine
         # Test hook: a callable raising a lock error on chosen attempts (contention injection).
         self.fault_injector: Callable[[int], None] | None = None
@@ -206,6 +267,19 @@ def _install_sqlite_hooks(engine: Engine, store: Store) -> None:
             busy_ms = int(min(BUSY_WAIT_S, store.lock_timeout_s) * 1000)
             conn.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _install_pg_hooks(engine: Engine, schema: str) -> None:
+    @event.listens_for(engine, "connect", insert=True)
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Only labelaudit's schema (pg_catalog is always searched): a table of another
+        # application is never seen, written or dropped. The name was checked by _check_url.
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        cur = dbapi_conn.cursor()
+        cur.execute(f'SET SESSION search_path TO "{schema}"')
+        cur.close()
+        dbapi_conn.autocommit = autocommit
 
 
 def _first_line(exc: BaseException) -> str:

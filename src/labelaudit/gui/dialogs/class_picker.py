@@ -1,4 +1,4 @@
-"""Pick a class by typing part of its name (for classes beyond the 1–9 keys)."""
+"""Pick a class by typing part of its name (C; for classes beyond the ten digit keys)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListWidget, QVBoxLayout, QWidget
 
+from labelaudit.gui.actions import key_classes
+
 
 class ClassPicker(QDialog):
     def __init__(self, class_names: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.class_names = class_names
+        self.keys = {cls: digit for digit, cls in key_classes(class_names).items()}
         self.chosen: int | None = None
         self._build_ui()
         self._connect()
@@ -40,7 +43,8 @@ class ClassPicker(QDialog):
             key=lambda i: (not self.class_names[i].lower().startswith(needle), i),
         )
         for i in ranked:
-            self.matches.addItem(f"{i + 1}  {self.class_names[i]}")
+            key = self.keys.get(i)
+            self.matches.addItem(f"{key if key is not None else ' '}  {self.class_names[i]}")
             self.matches.item(self.matches.count() - 1).setData(Qt.ItemDataRole.UserRole, i)
         if self.matches.count():
             self.matches.setCurrentRow(0)

@@ -32,6 +32,8 @@ from labelaudit.gui.workers.scan_process import ScanProcess, scan_command
 
 MODELS = ("auto", "small-cnn", "resnet18", "mobilenet_v3_small")
 FOLD_STEP = re.compile(r"fold (\d+)/(\d+)")
+# The mirroring choice and the scan options it adds ("auto": colour photos yes, glyphs no).
+FLIP_CHOICES = {"auto (from the images)": [], "on": ["--flip"], "off": ["--no-flip"]}
 EXIT_GRACE_MS = 800  # SIGINT, then this long for a clean stop, then a kill (quitting the app)
 
 
@@ -73,7 +75,9 @@ class ScanDialog(QDialog):
         self.seed = _spin(0, 2**31 - 1, 0)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
-        self.flip = QCheckBox("horizontal-flip augmentation")
+        # Mirroring is decided from the images unless the user says otherwise (core/scan/mirror.py).
+        self.flip = QComboBox()
+        self.flip.addItems(list(FLIP_CHOICES))
         for label, widget in (
             ("Model", self.model),
             ("", self.linear_probe),
@@ -82,7 +86,7 @@ class ScanDialog(QDialog):
             ("Image size", self.image_size),
             ("Seed", self.seed),
             ("Device", self.device),
-            ("", self.flip),
+            ("Mirroring", self.flip),
         ):
             form.addRow(label, widget)
         layout.addLayout(form)
@@ -120,8 +124,7 @@ class ScanDialog(QDialog):
             args += ["--image-size", str(self.image_size.value())]
         if self.linear_probe.isChecked():
             args.append("--linear-probe")
-        if self.flip.isChecked():
-            args.append("--flip")
+        args += FLIP_CHOICES[self.flip.currentText()]
         return args
 
     def start(self) -> None:

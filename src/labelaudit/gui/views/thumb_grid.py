@@ -44,6 +44,7 @@ class ThumbGrid(QTableView):
         self._settle_timer = QTimer(self)
         self._resize_timer = QTimer(self)
         self._last_scroll = 0.0
+        self._header_rows: set[int] = set()  # grid rows sized as class headers
         self._build_ui()
         self._connect()
 
@@ -93,11 +94,20 @@ class ThumbGrid(QTableView):
         return max(1, self.viewport().width() // self.cell().width())
 
     def _size_header_rows(self) -> None:
-        """Header rows are low; only K rows differ, so this stays cheap at a million images."""
+        """Header rows are low; only K rows differ, so this stays cheap at a million images.
+
+        A model reset keeps the sections' sizes: the rows that were headers before (another
+        filter, another column count) go back to a tile row's height first, or a row of tiles
+        would keep a header's height and the next row would paint over it."""
         model, header = self.grid_model, self.verticalHeader()
-        for slot in model.layout_ref.header_slot:
-            if slot >= 0:
-                header.resizeSection(int(slot) // model.columns, HEADER_HEIGHT)
+        rows = {int(slot) // model.columns for slot in model.layout_ref.header_slot if slot >= 0}
+        height = self.cell().height()
+        for row in self._header_rows - rows:
+            if row < header.count():
+                header.resizeSection(row, height)
+        for row in rows:
+            header.resizeSection(row, HEADER_HEIGHT)
+        self._header_rows = rows
 
     def _apply_tile_size(self) -> None:
         cell = self.cell()
@@ -105,6 +115,8 @@ class ThumbGrid(QTableView):
         self.verticalHeader().setDefaultSectionSize(cell.height())
         self.verticalScrollBar().setSingleStep(cell.height() // 3)
         self.loader.set_side(self.delegate.tile_size)
+        self._header_rows = set()  # a new default size resized every row: size headers again
+        self._size_header_rows()
 
     def set_tile_size(self, size: int) -> None:
         size = min(max(size, MIN_TILE), MAX_TILE)

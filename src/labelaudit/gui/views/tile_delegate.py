@@ -6,8 +6,8 @@ thumbnail loader's pixmap cache, so a repaint costs no item-data traffic (DESIGN
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from labelaudit.core.views import BROKEN_BIT, DROP_VOTE, NO_VOTE, SLOT_HEADER, SLOT_IMAGE
@@ -19,6 +19,31 @@ from labelaudit.gui.workers.thumbs import ThumbLoader
 PAD = 4
 CAPTION = 18
 HEADER_HEIGHT = 58  # a class header row is lower than a row of tiles
+FOCUS_WIDTH = 2
+
+
+def focus_color(palette: QPalette) -> QColor:
+    """The frame around the tile with keyboard focus."""
+    return palette.highlight().color().darker(130)
+
+
+# Reason codes for thumbnails that failed (the loader's text starts with the exception's type).
+FAILURE_CODES = (
+    ("file not found", "missing"),
+    ("database:", "database error"),
+    ("UnidentifiedImageError", "not an image"),
+    ("truncated", "truncated"),
+    ("DecompressionBombError", "too large"),
+    ("PermissionError", "no permission"),
+)
+
+
+def failure_code(text: str) -> str:
+    """A tile-sized reason for a thumbnail that failed: "missing", "not an image", …"""
+    for needle, code in FAILURE_CODES:
+        if needle.lower() in text.lower():
+            return code
+    return "unreadable"
 
 
 def cell_size(tile: int) -> QSize:
@@ -84,17 +109,29 @@ class TileDelegate(QStyledItemDelegate):
             self._pill(painter, image_rect.bottomLeft(), f"me: {text}", QColor(0, 0, 0, 170))
         self._paint_caption(painter, rect, model, row, palette, state)
         if state & QStyle.StateFlag.State_HasFocus:
-            painter.setPen(palette.highlight().color().darker(130))
-            painter.drawRect(rect.adjusted(1, 1, -2, -2))
+            self._paint_focus(painter, rect, palette)
+
+    def _paint_focus(self, painter: QPainter, rect: QRect, palette: QPalette) -> None:
+        """A 2 px frame around the cell, outside the image. No brush: the badges leave theirs
+        set, and a filled rectangle would cover the very image being reviewed."""
+        pen = QPen(focus_color(palette), FOCUS_WIDTH)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(rect).adjusted(1, 1, -1, -1))
 
     def _paint_thumb(self, painter: QPainter, rect: QRect, image_id: int, palette: QPalette):
         pixmap = self.loader.pixmap(image_id)
         if pixmap is None:
             painter.fillRect(rect, palette.alternateBase())
             failure = self.loader.failure(image_id)
-            if failure:
+            if failure:  # a short reason code; the detail pane has the full text
                 painter.setPen(FLAG_COLOR)
-                painter.drawText(rect.adjusted(4, 4, -4, -4), Qt.TextFlag.TextWordWrap, failure)
+                metrics = painter.fontMetrics()
+                code = metrics.elidedText(
+                    failure_code(failure), Qt.TextElideMode.ElideRight, rect.width() - 8
+                )
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"broken file\n{code}")
             return
         size = pixmap.size()
         if size.width() > rect.width() or size.height() > rect.height():

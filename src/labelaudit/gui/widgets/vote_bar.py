@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from labelaudit.core.views import DROP_VOTE, UNSURE_VOTE
 from labelaudit.gui.actions import Actions, key_classes
 
-COLUMNS = 5  # up to ten class buttons (0-9) in two rows
+COLUMNS = 5  # up to ten class buttons (0-9) in two rows; fewer columns for long class names
 # How a class button shows the given class, the model's suggestion and my current vote.
 MARK_STYLE = {
     "given": "font-weight: bold;",
@@ -112,15 +112,18 @@ class VoteBar(QWidget):
         for button in self.class_buttons:
             self.class_grid.removeWidget(button)
         placed = sorted(mapping.items(), key=lambda item: item[1])
-        for slot, (digit, _cls) in enumerate(placed):
-            self.class_grid.addWidget(self.class_buttons[digit], slot // COLUMNS, slot % COLUMNS)
         digit_names = all(class_names[cls] == str(digit) for digit, cls in mapping.items())
+        longest = max((len(class_names[cls]) for cls in mapping.values()), default=0)
+        columns = COLUMNS if digit_names else (3 if longest <= 8 else 2)
+        for slot, (digit, _cls) in enumerate(placed):
+            self.class_grid.addWidget(self.class_buttons[digit], slot // columns, slot % columns)
         for digit, (button, action) in enumerate(zip(self.class_buttons, self.actions_ref.relabel)):
             name = class_names[mapping[digit]] if digit in mapping else None
             shown = str(digit) if name is None or digit_names else f"{digit}: {name}"
             action.setText(shown)
             action.setToolTip(f"relabel to {name} ({digit})" if name is not None else "")
             action.setEnabled(name is not None)
+            action.setVisible(name is not None)  # the Review menu lists the keys in use
             button.setVisible(name is not None)
 
     def set_marks(

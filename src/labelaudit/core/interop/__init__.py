@@ -1,0 +1,1 @@
+"""Other labelling tools in and out: Label Studio, CVAT, FiftyOne (Qt-free)."""
