@@ -15,7 +15,7 @@ Each phase runs in its own child process so that its peak resident memory (ru_ma
   first (in ``--tmp``, N x K x 4 bytes); with ``audit`` also run, the two flagged sets are
   compared;
 - ``store``: publishing the scan (every array + summary, one transaction) into a fresh SQLite file
-  (or ``--db`` PostgreSQL), then reading back what the app loads (``LIGHT`` arrays).
+  (or ``--db`` PostgreSQL), then reading back what the app loads (``LIGHT_ARRAYS`` arrays).
 
 The synthetic data: labels uniform over K classes, 5% flipped to another class, pred_probs from a
 "model" 80% confident in the true class (float32), generated in blocks of rows so that the file
@@ -131,12 +131,12 @@ def _timed_audit(
 
 
 def phase_store(labels: np.ndarray, pred_probs: np.ndarray, args: Any) -> dict[str, float]:
-    from labelaudit.core.audit import scan_rows
-    from labelaudit.core.audit.results import LIGHT, load_results
-    from labelaudit.core.audit.run import publish_results
     from labelaudit.core.store.engine import Store, normalize_url, sqlite_url
     from labelaudit.core.store.migrations import create_schema
     from labelaudit.core.store.namespace import claim_schema
+    from labelaudit.core.store.scan_results import LIGHT_ARRAYS, load_results
+    from labelaudit.core.usecases import scan_rows
+    from labelaudit.core.usecases.scan_publish import publish_results
 
     db = args.db
     result = _stand_in_result(labels, pred_probs)  # the audit's arrays, without its memory peak
@@ -172,7 +172,7 @@ def phase_store(labels: np.ndarray, pred_probs: np.ndarray, args: Any) -> dict[s
         stored = time.perf_counter() - start
         size = (Path(tmp) / "bench.db").stat().st_size / 2**20 if not db else float("nan")
         start = time.perf_counter()
-        loaded = load_results(store, scan_id, names=LIGHT)
+        loaded = load_results(store, scan_id, names=LIGHT_ARRAYS)
         read = time.perf_counter() - start
         assert loaded is not None and loaded.n == labels.size
         if db and created_schema:  # only the schema this run made: never tables by name

@@ -71,7 +71,7 @@ def store_synthetic_scan(project: Any, *, flag_share: float = 0.05, seed: int = 
     import numpy as np
     import sqlalchemy as sa
 
-    from labelaudit.core.audit.results import save_arrays
+    from labelaudit.core.store.scan_results import save_arrays
     from labelaudit.core.store.schema import classes, images, scans
 
     with project.store.read() as conn:

@@ -41,7 +41,6 @@ import numpy as np
 from PIL import Image
 
 VARIANTS = ("raw", "auto-fix", "exclude-flagged", "true")
-HELD_OUT_PER_CLASS = 30
 MINORITY = 3  # classes cut to 1/imbalance of their images
 # Every class keeps at least this share of its labels: without it one draw gave a class 17%
 # right labels spread over five others, which no audit can learn back (it is no longer the
@@ -195,9 +194,9 @@ def make_data(
 
 def audit_quality(project: Path, truth_of: dict[str, int]) -> dict:
     """How well the scan's flags match the planted errors."""
-    from labelaudit.core.audit.results import load_results
     from labelaudit.core.dataset.catalog import load_catalog
     from labelaudit.core.project import Project
+    from labelaudit.core.store.scan_results import load_results
 
     with Project.open(project) as proj:
         catalog = load_catalog(proj.store, valid_only=True)

@@ -12,13 +12,13 @@ import numpy as np
 import sqlalchemy as sa
 
 from helpers import make_tree
-from labelaudit.core import issues_types as it
-from labelaudit.core.audit.results import save_arrays
+from labelaudit.core.codes import Issue
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.export.options import ExportOptions
-from labelaudit.core.export.run import ExportResult, export_dataset
 from labelaudit.core.project import Project
+from labelaudit.core.store.scan_results import save_arrays
 from labelaudit.core.store.schema import scans
+from labelaudit.core.usecases.export import ExportResult, export_dataset
 
 
 def make_project(
@@ -79,7 +79,7 @@ def store_scan(
         "suggested_prob": prob,
         "label_quality": pred[np.arange(n), catalog.labels].astype(np.float32),
         "is_label_issue": issue,
-        "issue_flags": np.where(issue, it.LABEL, 0).astype(np.uint8),
+        "issue_flags": np.where(issue, Issue.LABEL, 0).astype(np.uint8),
         "near_dup_group": groups,
     }
 

@@ -12,10 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CIFAR_TEST = SHARED / "datasets" / "cifar10-test"
-CIFAR_TRAIN = SHARED / "datasets" / "cifar10-train"
-
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

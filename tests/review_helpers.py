@@ -8,9 +8,9 @@ import time
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core.audit.results import save_arrays
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.project import Project
+from labelaudit.core.store.scan_results import save_arrays
 from labelaudit.core.store.schema import scans
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from export_helpers import export, make_project, read_manifest
 from helpers import assert_one_error_line, cli_executable, run_cli, write_image
+from labelaudit.core.project import Project
 from labelaudit.export_assets import retrain
 
 pytestmark = pytest.mark.slow
@@ -106,6 +107,39 @@ def test_one_epoch_on_cpu_with_a_held_out_set(
 
     saved = torch.load(model, weights_only=True)
     assert saved["classes"] == ["cat", "dog", "owl"]
+
+
+def test_the_dataset_reads_every_suffix_the_exporter_writes(tmp_path: Path) -> None:
+    """One image per suffix labelaudit imports (core/paths.py), in lower and upper case: the
+    export writes each (a GIF as PNG, suffixes lower-cased) and retrain.py finds and decodes
+    every file it wrote, from the class folders and from manifest.csv alike."""
+    from PIL import Image
+
+    from labelaudit.core.export.files import CONVERT_TO_PNG
+    from labelaudit.core.paths import IMAGE_EXTENSIONS
+
+    pil_format = Image.registered_extensions()
+    root, seed = tmp_path / "images", 0
+    for cls in ("ant", "bee"):
+        for ext in sorted(IMAGE_EXTENSIONS):
+            for name in (f"low{ext}", f"UP{ext.upper()}"):
+                write_image(root / cls / name, seed=seed, fmt=pil_format[ext])
+                seed += 1
+    project = Project.create(tmp_path / "project", root)
+    project.import_images(workers=1)
+    out = tmp_path / "export"
+    export(project, out, splits=(0.5, 0.5))
+    project.close()
+    written = {str(p) for split in ("train", "val") for p in (out / split).rglob("*.*")}
+    assert {Path(p).suffix for p in written} == set(IMAGE_EXTENSIONS) - CONVERT_TO_PNG
+    assert len(written) == 2 * 2 * len(IMAGE_EXTENSIONS)  # nothing was left out
+    classes = retrain.read_classes(out)
+    found = retrain.load_splits(out, classes)
+    assert {p for rows in found.values() for p, _ in rows} == written
+    listed = retrain.manifest_samples(out / "manifest.csv", classes, split=None, aliases={})
+    assert {os.path.normpath(p) for p, _ in listed} == written
+    for path in sorted(written):
+        assert tuple(retrain.decode(path, 8).shape) == (3, 8, 8)
 
 
 def test_labelaudit_retrain_and_scripts_retrain(tiny_export: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,11 @@ def test_manifest_csv_is_escaped_and_retrain_reads_it(project: Path, tmp_path: P
     spec = importlib.util.spec_from_file_location("export_retrain", out / "retrain.py")
     assert spec is not None and spec.loader is not None
     retrain = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(retrain)
+    sys.modules[spec.name] = retrain  # the import recipe: dataclasses look their module up there
+    try:
+        spec.loader.exec_module(retrain)
+    finally:
+        del sys.modules[spec.name]
     classes = retrain.read_classes(out)
     samples = retrain.manifest_samples(out / "manifest.csv", classes, split=None, aliases={})
     by_path = {

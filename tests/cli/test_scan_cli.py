@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from helpers import assert_one_error_line, cli_executable, make_tree, run_cli, write_image
-from labelaudit.core.audit.results import load_results
 from labelaudit.core.project import Project
+from labelaudit.core.store.scan_results import load_results
 
 ISSUE_COLUMNS = "path,given_label,suggested_label,suggested_prob,label_quality,is_label_issue,"
 
@@ -340,6 +340,24 @@ def scan_status(proj: Path, scan_id: int) -> tuple[str, int]:
         return conn.execute(
             "SELECT status, folds_done FROM scans WHERE id = ?", (scan_id,)
         ).fetchone()
+
+
+@pytest.mark.slow
+def test_progress_json_carries_the_fold_and_epoch_as_fields(tmp_path: Path) -> None:
+    """The app reads the fold from ``fold``/``n_folds``, never from the step's display name."""
+    pytest.importorskip("torch")
+    proj = tmp_path / "proj"
+    run_cli("init", proj, "--images", tiny_tree16(tmp_path / "images", per_class=6), check=True)
+    lines = run_cli("scan", proj, *TINY_CV, check=True).stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    starts = [(e["step"], e.get("fold"), e.get("n_folds")) for e in events if e["event"] == "start"]
+    folds = [s for s in starts if s[1] is not None]
+    assert folds == [(f"fold {k}/3", k, 3) for k in (1, 2, 3)]
+    assert ("decode", None, None) in starts
+    updates = [e for e in events if e["event"] == "update" and "fold" in e]
+    assert {e["fold"] for e in updates} == {1, 2, 3}
+    assert all(e["n_folds"] == 3 and e["epoch"] == 1 and e["epochs"] == 1 for e in updates)
+    assert all(e["step"] == f"fold {e['fold']}/3" for e in updates)
 
 
 @pytest.mark.slow

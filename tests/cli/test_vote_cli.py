@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from helpers import assert_one_error_line, cli_executable, make_tree, run_cli
 from labelaudit.core.project import Project
-from labelaudit.core.store.schema import audit_log, decisions, votes
+from labelaudit.core.store.schema import audit_log, consensus_runs, decisions, votes
 from review_helpers import ids_by_path, store_scan
 
 
@@ -128,14 +128,23 @@ def test_votes_export_import_round_trip(project_dir: Path, tiny_tree: Path, tmp_
     exported = tmp_path / "votes.csv"
     run_cli("votes", "export", p, "-o", exported, check=True)
     rows = _csv(exported.read_text())
-    assert [r["label"] for r in rows] == ["dog", "cat", "drop", "unsure", "owl"]
-    again = run_cli("votes", "import", p, exported, check=True)
+    assert [r["label"] for r in rows] == ["cat", "drop", "unsure", "owl"]  # the current votes
+    history = tmp_path / "history.csv"
+    run_cli("votes", "export", p, "--history", "-o", history, check=True)
+    assert [r["label"] for r in _csv(history.read_text())] == [
+        "dog",
+        "cat",
+        "drop",
+        "unsure",
+        "owl",
+    ]
+    again = run_cli("votes", "import", p, history, check=True)
     assert "0 votes added, 5 already stored" in again.stdout
     assert _count(p, votes) == 5
     other = tmp_path / "other"
     run_cli("init", other, "--images", tiny_tree, check=True)
     run_cli("config", other, "votes_required", "2", check=True)
-    first = run_cli("votes", "import", other, exported, check=True)
+    first = run_cli("votes", "import", other, history, check=True)
     assert "5 votes added" in first.stdout and "new annotators: ann, bob, cyd" in first.stdout
     theirs = _csv(run_cli("consensus", other, check=True).stdout)
     ours = _csv(run_cli("consensus", p, check=True).stdout)
@@ -174,6 +183,14 @@ def test_votes_import_without_ids_is_idempotent(project_dir: Path, tmp_path: Pat
         (["queue", "{p}", "--annotator", "ann", "--limit", "-1"], "--limit must be 0 or more"),
         (["queue", "{p}", "--annotator", "ann", "--disagreements"], "not a lead"),
         (["consensus", "{p}", "--method", "crowdlab"], "needs a finished scan"),
+        (
+            ["consensus", "{p}", "--method", "vote-counting"],
+            "unknown consensus method 'vote-counting'",
+        ),
+        (["queue", "{p}", "--annotator", "ann", "--method", "x"], "unknown consensus method 'x'"),
+        (["config", "{p}", "target_accuracy", "0"], "target_accuracy: expected a number in (0, 1]"),
+        (["config", "{p}", "target_accuracy", "1.5"], "target_accuracy: expected a number in (0,"),
+        (["config", "{p}", "target_accuracy", "nan"], "target_accuracy: expected a number in (0,"),
         (["consensus", "{p}", "--as", "zed"], "unknown annotator"),
         (["votes", "import", "{p}", "{tmp}/missing.csv"], "no such file"),
     ],
@@ -185,6 +202,20 @@ def test_bad_input_is_one_line_and_writes_nothing(
     filled = [a.format(p=shared_project, tmp=tmp_path) for a in args]
     assert_one_error_line(run_cli(*filled), contains=message)
     assert (_count(shared_project, votes), _count(shared_project, audit_log)) == before
+    assert _count(shared_project, consensus_runs) == 0
+    shown = run_cli("config", shared_project, "target_accuracy", check=True).stdout
+    assert shown.strip() == "0.98"
+
+
+def test_team_smaller_than_votes_required_is_said(project_dir: Path) -> None:
+    p = project_dir  # ann, bob, cyd and the lead lee; votes_required 2
+    note = "votes_required is 4 but the team has 3 annotators"
+    assert note in run_cli("config", p, "votes_required", "4", check=True).stderr
+    assert note in run_cli("config", p, check=True).stderr
+    added = run_cli("annotators", "add", p, "lea", "--role", "lead", check=True)
+    assert note in added.stderr  # a lead does not vote: still 3
+    added = run_cli("annotators", "add", p, "dee", check=True)
+    assert "votes_required" not in added.stderr  # four now
 
 
 def test_votes_import_checks_every_row_first(shared_project: Path, tmp_path: Path) -> None:
@@ -271,9 +302,13 @@ def test_no_annotator_left_and_crowdlab_suggestion_note(project_dir: Path) -> No
         run_cli("vote", p, "--annotator", who, "cat/0000.png", what, check=True)
     for who in ("ann", "bob"):
         run_cli("vote", p, "--annotator", who, "dog/0000.png", "dog", check=True)
-    waiting = json.loads(
-        run_cli("queue", p, "--annotator", "lee", "--disagreements", "--json", check=True).stdout
-    )
+    lead_queue = ("queue", p, "--annotator", "lee", "--disagreements", "--json")
+    # everyone voted on cat/0000 and the evidence is confident: settled (issue 12's team rule)
+    assert json.loads(run_cli(*lead_queue, check=True).stdout)["images"] == []
+    rows = {r["path"]: r for r in _csv(run_cli("consensus", p, check=True).stdout)}
+    assert rows["cat/0000.png"]["state"] == "agreed"
+    run_cli("config", p, "target_accuracy", "1", check=True)  # nothing is that sure: the lead
+    waiting = json.loads(run_cli(*lead_queue, check=True).stdout)
     assert [(r["path"], r["reason"]) for r in waiting["images"]] == [
         ("cat/0000.png", "no annotator left")
     ]
@@ -309,14 +344,20 @@ def test_ties_go_to_the_lead_without_a_consensus_label(project_dir: Path) -> Non
         run_cli("vote", p, "--annotator", who, path, what, check=True)
     for method in ("majority", "dawid-skene"):
         rows = {r["path"]: r for r in _csv(run_cli("consensus", p, "--method", method).stdout)}
-        for tied in ("cat/0000.png", "dog/0000.png"):
-            row = rows[tied]
-            assert (row["consensus_label"], row["needs_lead"], row["lead_reason"]) == (
-                "",
-                "true",
-                "tie",
-            ), (method, row)
-            assert row["consensus_quality"] == "0.5000" and row["state"] == "needs_lead"
+        row = rows["cat/0000.png"]  # 1-1 and cyd has not voted: one more vote, not the lead
+        assert (row["consensus_label"], row["needs_lead"], row["lead_reason"]) == (
+            "",
+            "false",
+            "one more vote",
+        ), (method, row)
+        assert row["state"] == "needs_votes"
+        row = rows["dog/0000.png"]  # 2-2, every annotator voted: the lead
+        assert (row["consensus_label"], row["needs_lead"], row["lead_reason"]) == (
+            "",
+            "true",
+            "tie",
+        ), (method, row)
+        assert row["consensus_quality"] == "0.5000" and row["state"] == "needs_lead"
         assert rows["owl/0000.png"]["consensus_label"] == "cat"
         assert rows["owl/0000.png"]["lead_reason"] == "drop vs relabel"
         assert rows["cat/0001.png"]["needs_lead"] == "false"
@@ -330,7 +371,6 @@ def test_ties_go_to_the_lead_without_a_consensus_label(project_dir: Path) -> Non
     )
     reasons = {r["path"]: (r["consensus_label"], r["reason"]) for r in waiting["images"]}
     assert reasons == {
-        "cat/0000.png": ("", "tie"),
         "dog/0000.png": ("", "tie"),
         "owl/0000.png": ("cat", "drop vs relabel"),
     }

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from export_helpers import export, make_project
-from labelaudit.core.audit.run import ScanRequest, run_scan
 from labelaudit.core.consensus.annotators import add_annotator
 from labelaudit.core.consensus.resolution import resolve
 from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.project import Project
+from labelaudit.core.usecases.scan import ScanRequest, run_scan
 
 COUNTS = {"cat": 14, "dog": 14, "owl": 10}
 # Planted: the given label is wrong for these (path -> the true class).

@@ -15,15 +15,11 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import make_tree, write_image
-from labelaudit.core import issues_types
-from labelaudit.core.audit import inputs, scan_rows
+from labelaudit.core.audit import inputs
 from labelaudit.core.audit.analyze import AuditOptions, audit_predictions
-from labelaudit.core.audit.findings import findings, headline
-from labelaudit.core.audit.labels import FILTER_METHODS
-from labelaudit.core.audit.results import load_results
-from labelaudit.core.audit.run import ScanRequest, run_scan
+from labelaudit.core.audit.label_issues import FILTER_METHODS
 from labelaudit.core.audit.similarity import find_similarity_issues, group_components
-from labelaudit.core.audit.stale import scan_staleness
+from labelaudit.core.codes import Issue
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.errors import Cancelled, InputError
 from labelaudit.core.progress import CancelToken, RecordingProgress, StepState
@@ -31,7 +27,12 @@ from labelaudit.core.project import Project
 from labelaudit.core.scan.api import ScanConfig
 from labelaudit.core.store.arrays import array_names, get_array
 from labelaudit.core.store.auditlog import os_identity
+from labelaudit.core.store.scan_results import load_results
 from labelaudit.core.store.schema import scans
+from labelaudit.core.usecases import scan_rows
+from labelaudit.core.usecases.scan import ScanRequest, run_scan
+from labelaudit.core.views.findings import findings, headline
+from labelaudit.core.views.staleness import scan_staleness
 
 NAMES = ["ant", "bee", "cow", "dog"]
 
@@ -80,7 +81,7 @@ def test_planted_flips_are_flagged_and_the_pair_overlaps() -> None:
     assert arrays["suggested"].dtype == np.int64 and arrays["label_quality"].dtype == np.float32
     assert np.array_equal(arrays["suggested"][issues], problem.truth[issues])
     assert arrays["label_quality"][issues].max() < np.median(arrays["label_quality"])
-    assert np.array_equal(arrays["issue_flags"] & issues_types.LABEL > 0, issues)
+    assert np.array_equal(arrays["issue_flags"] & Issue.LABEL > 0, issues)
     summary = result.summary
     assert summary["label_issues"]["flagged"] == int(issues.sum())
     assert abs(summary["label_issues"]["estimated"] - problem.flipped.sum()) <= 10
@@ -461,7 +462,7 @@ def test_batched_label_issues_in_many_chunks_and_class_groups(filter_by: str) ->
     from cleanlab.experimental.label_issues_batched import find_label_issues_batched
 
     from labelaudit.core.audit import batched
-    from labelaudit.core.audit import labels as label_checks
+    from labelaudit.core.audit import label_issues as label_checks
 
     problem = many_class_problem()
     labels, pred_probs = problem.labels, problem.pred_probs

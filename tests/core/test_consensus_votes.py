@@ -14,8 +14,9 @@ from labelaudit.core.commands import BulkVoteCommand, ResolveCommand, UndoStack,
 from labelaudit.core.consensus import annotators as reg
 from labelaudit.core.consensus.outcome import build_review, review_outcomes, run_consensus
 from labelaudit.core.consensus.resolution import resolve
+from labelaudit.core.consensus.review_add import add_to_review
 from labelaudit.core.consensus.states import annotator_queue, lead_queue, visible_to
-from labelaudit.core.consensus.votes import add_to_review, cast_vote, retract_vote
+from labelaudit.core.consensus.votes import cast_vote, retract_vote
 from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
 from labelaudit.core.store.arrays import get_array
@@ -184,7 +185,12 @@ def test_states_from_votes_to_lead(project: Project) -> None:
     row = np.flatnonzero(out.image_ids == a)[0]
     assert out.state[row] == it.NEEDS_VOTES and out.n_votes[row] == 1
     _vote(project, "bob", a, "dog")
-    assert _state(project, a) == it.NEEDS_LEAD  # a tie
+    review = build_review(project.store)
+    pos = int(np.flatnonzero(review.image_ids == a)[0])
+    # a tie while cyd and dee have not voted: one more vote, not the lead (rules.route)
+    assert (review.state[pos], review.lead_reason[pos]) == (it.NEEDS_VOTES, "one more vote")
+    project.set_setting("target_accuracy", "0.6")  # the small test panel is no evidence of 98%
+    project.set_setting("min_agreement", "2/3")  # the override still applies when set
     _vote(project, "cyd", a, "cat")
     assert _state(project, a) == it.AGREED  # 2 of 3 = min_agreement 2/3 exactly
     _vote(project, "ann", b, "drop")
@@ -378,18 +384,27 @@ def test_image_with_no_annotator_left_goes_to_the_lead(project: Project) -> None
         _vote(project, who, b, "unsure")
     review = build_review(project.store)
     pos = {int(i): k for k, i in enumerate(review.image_ids)}
-    assert review.state[pos[a]] == it.NEEDS_LEAD and review.state[pos[b]] == it.NEEDS_LEAD
-    assert review.lead_reason[pos[a]] == "no annotator left"
+    # everyone voted on a and the evidence (three agreeing votes + the model) is confident:
+    # settled, not sent to the lead (issue 12's team-size rule); b has only unsure votes
+    assert review.state[pos[a]] == it.AGREED and review.state[pos[b]] == it.NEEDS_LEAD
+    assert review.lead_reason[pos[b]] == "no annotator left"
     assert review.state[pos[idle]] == it.NEEDS_VOTES  # no vote yet: not stuck
     assert review.lead_reason[pos[idle]] == ""
-    assert sorted(lead_queue(review).tolist()) == sorted([a, b])
-    assert all(a not in annotator_queue(review, p.id).tolist() for p in review.data.annotators)
-    assert review_outcomes(project.store).needs_lead[pos[a]]
-    _vote(project, "lee", a, "cat")  # a lead's vote counts toward votes_required
-    assert _state(project, a) == it.AGREED
+    assert lead_queue(review).tolist() == [b]
+    assert all(b not in annotator_queue(review, p.id).tolist() for p in review.data.annotators)
+    assert review_outcomes(project.store).needs_lead[pos[b]]
+    project.set_setting("target_accuracy", "1")  # nothing is ever certain: a goes to the lead
+    review = build_review(project.store)
+    assert (review.state[pos[a]], review.lead_reason[pos[a]]) == (
+        it.NEEDS_LEAD,
+        "no annotator left",
+    )
+    project.set_setting("target_accuracy", "0.98")
     project.set_setting("votes_required", "1")
-    _vote(project, "dee", b, "cat")  # one class vote now suffices
-    assert _state(project, b) == it.AGREED
+    _vote(project, "dee", b, "dog")  # one vote, with the model's weak dog, is not 98% evidence
+    assert _state(project, b) == it.NEEDS_LEAD
+    project.set_setting("target_accuracy", "0.8")
+    assert _state(project, b) == it.AGREED  # ... but enough for an 80% target
 
 
 def test_crowdlab_notes_votes_cast_with_the_suggestion_shown(project: Project) -> None:
@@ -409,4 +424,7 @@ def test_crowdlab_notes_votes_cast_with_the_suggestion_shown(project: Project) -
     notes = review_outcomes(project.store, method="crowdlab").notes
     expected = "2 of 4 votes were cast with the model's suggestion shown: CROWDLAB counts"
     assert any(n.startswith(expected) for n in notes), notes
-    assert not any("suggestion" in n for n in review_outcomes(project.store).notes)
+    assert any("suggestion" in n for n in review_outcomes(project.store).notes)  # the default
+    assert not any(
+        "suggestion" in n for n in review_outcomes(project.store, method="majority").notes
+    )

@@ -11,7 +11,8 @@ import pytest
 from export_helpers import by_source, export, ids_by_path, make_project, read_manifest, store_scan
 from labelaudit.core.consensus.annotators import LEAD, add_annotator
 from labelaudit.core.consensus.resolution import resolve
-from labelaudit.core.consensus.votes import add_to_review, cast_vote
+from labelaudit.core.consensus.review_add import add_to_review
+from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.core.export import labels as lab
 from labelaudit.core.export.options import ExportOptions
 from labelaudit.core.export.plan import build_plan

@@ -133,7 +133,7 @@ class CancelAfter(Progress):
 
 def test_cancelled_export_leaves_nothing(project: Project, tmp_path: Path) -> None:
     from labelaudit.core.export.options import ExportOptions
-    from labelaudit.core.export.run import export_dataset
+    from labelaudit.core.usecases.export import export_dataset
 
     out = tmp_path / "out"
     with pytest.raises(Cancelled):

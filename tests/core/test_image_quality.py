@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from PIL import Image, ImageFilter
 
 from helpers import make_tree
-from labelaudit.core import issues_types as it
 from labelaudit.core.audit.image_quality import ImageProperties, find_image_issues
+from labelaudit.core.codes import Issue, issue_names
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.dataset.inspect import image_properties
 from labelaudit.core.project import Project
@@ -58,7 +58,7 @@ def props(n: int, **changes: tuple[int, float]) -> ImageProperties:
 
 def test_rules_flag_the_tails_and_never_unknown_values() -> None:
     found = find_image_issues(props(30, brightness=(0, 0.03), sharpness=(1, 0.01), width=(2, 500)))
-    assert [it.issue_names(int(f)) for f in found.flags[:3]] == [["dark"], ["blurry"], ["odd_size"]]
+    assert [issue_names(int(f)) for f in found.flags[:3]] == [["dark"], ["blurry"], ["odd_size"]]
     assert not found.flags[3:].any()
     assert found.summary["dark"] == found.summary["blurry"] == found.summary["odd_size"] == 1
     # Unknown values (old rows: NaN, 0 px) never flag; too few measured images: no dataset rule.
@@ -74,7 +74,7 @@ def test_rules_flag_the_tails_and_never_unknown_values() -> None:
     tiny = ImageProperties(tiny.brightness, tiny.sharpness, np.full(30, 32), np.full(30, 32))
     assert not find_image_issues(tiny).flags.any()
     # A wide panorama is odd whatever its area.
-    assert find_image_issues(props(30, width=(4, 400))).flags[4] == it.ODD_SIZE
+    assert find_image_issues(props(30, width=(4, 400))).flags[4] == Issue.ODD_SIZE
 
 
 def _downgrade_to_v1(project: Project) -> None:

@@ -15,9 +15,9 @@ from PIL import Image
 from helpers import make_tree, tree_fingerprint, write_image
 from labelaudit.core.dataset import importer, workers
 from labelaudit.core.errors import InputError, ProjectError
-from labelaudit.core.info import project_info
 from labelaudit.core.project import Project
 from labelaudit.core.store.schema import annotators, images, review_requests, votes
+from labelaudit.core.views.project_info import project_info
 
 
 def _rows(project: Project) -> dict[str, dict]:

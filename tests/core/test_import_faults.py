@@ -27,10 +27,10 @@ from PIL import Image
 from helpers import cli_executable, make_tree, run_cli, write_image
 from labelaudit.core.dataset import workers
 from labelaudit.core.dataset.workers import CRASH_ENV, POOL_MIN_FILES, _worker_setup
-from labelaudit.core.info import project_info
 from labelaudit.core.paths import disk_path
 from labelaudit.core.project import Project
 from labelaudit.core.store.schema import images
+from labelaudit.core.views.project_info import project_info
 
 pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
 

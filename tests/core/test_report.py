@@ -14,12 +14,12 @@ import pytest
 import report_projects as rp
 
 from export_helpers import make_project
-from labelaudit.core.audit.findings import scan_report
-from labelaudit.core.audit.run import ScanRequest, run_scan
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.errors import InputError
 from labelaudit.core.project import Project
 from labelaudit.core.report.build import make_report
+from labelaudit.core.usecases.scan import ScanRequest, run_scan
+from labelaudit.core.views.findings import scan_report
 
 pytest.importorskip("matplotlib")
 

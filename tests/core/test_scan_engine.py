@@ -170,6 +170,8 @@ def test_embeddings_come_from_one_network_and_progress_is_reported(full_scan: di
         "embedding model",
         "embeddings",
     ]
+    fold_starts = [info for kind, name, info in events if kind == "start" and "fold" in name]
+    assert [(i["fold"], i["n_folds"]) for i in fold_starts] == [(k, 5) for k in range(1, 6)]
     fold_updates = [info for kind, name, info in events if kind == "update" and "fold" in name]
     assert fold_updates and {"epoch", "epochs", "images_per_s", "eta_s"} <= set(fold_updates[-1])
     assert result.info["model"] == "small-cnn" and "from scratch" in result.info["why"]

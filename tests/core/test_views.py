@@ -166,7 +166,7 @@ def test_paths_with_any_characters_and_search(tmp_path: Path) -> None:
 
 
 def test_one_pred_probs_row_is_read_exactly(project: Project) -> None:
-    from labelaudit.core.audit.results import load_results
+    from labelaudit.core.store.scan_results import load_results
     from labelaudit.core.views import scan_array_row
 
     full = load_results(project.store, names=("pred_probs",))

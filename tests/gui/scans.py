@@ -7,9 +7,9 @@ import json
 import numpy as np
 import sqlalchemy as sa
 
+from labelaudit.core.codes import Issue
 from labelaudit.core.consensus.votes import cast_vote
 from labelaudit.core.dataset.catalog import load_catalog
-from labelaudit.core.issues_types import LABEL
 from labelaudit.core.project import Project
 from labelaudit.core.store.auditlog import log_action
 from labelaudit.core.store.engine import Store
@@ -53,7 +53,7 @@ def store_scan(
         "suggested_prob": probs[np.arange(n), best],
         "label_quality": np.linspace(0.05, 0.95, n).astype(np.float32),
         "is_label_issue": is_issue,
-        "issue_flags": np.where(is_issue, LABEL, 0).astype(np.uint8),
+        "issue_flags": np.where(is_issue, Issue.LABEL, 0).astype(np.uint8),
     }
     if embeddings:
         arrays["embeddings"] = rng.random((n, 8)).astype(np.float32)

@@ -61,8 +61,11 @@ def test_a_lead_reads_each_vote_on_its_own_line_and_why_it_waits(  # type: ignor
     show(qtbot, lead, "cat/0001.png")
     detail = lead.detail
     lines = detail.vote_state.text().split("<br>")
-    assert lines[:2] == ["needs the lead", "needs the lead — tie"]
-    assert "• ann dog (quality 1.00)" in lines and "• bob owl (quality 0.00)" in lines
+    assert lines[:2] == ["needs the lead — tie", "split 1–1"]
+    # the default method's annotator quality (CROWDLAB with the scan): ann, with the model, above
+    quality = {line[2:5]: float(line.split("quality ")[1][:-1]) for line in lines[-2:]}
+    assert lines[-2].startswith("• ann dog (quality ") and lines[-1].startswith("• bob owl (")
+    assert quality["ann"] > quality["bob"]
     assert detail.vote_state.wordWrap() and detail.suggested.wordWrap()
     label = detail.vote_state
     qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=3000)

@@ -17,13 +17,14 @@ from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 from scans import vote_tie
 
 from helpers import make_tree
+from labelaudit.core.codes import ImageStatus
 from labelaudit.core.consensus.annotators import add_annotator
 from labelaudit.core.consensus.resolution import resolve
 from labelaudit.core.project import Project
 from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
 from labelaudit.gui.dialogs.class_picker import ClassPicker
 from labelaudit.gui.dialogs.shortcuts_dialog import keys_of
-from labelaudit.gui.identity import ANNOTATOR_COLOR, LEAD_COLOR
+from labelaudit.gui.identity_bar import ANNOTATOR_COLOR, LEAD_COLOR
 from labelaudit.gui.main_window import MainWindow
 from labelaudit.gui.views.tile_delegate import failure_code
 from labelaudit.gui.widgets.message_bar import TIMEOUT_MS
@@ -337,4 +338,4 @@ def test_start_page_builds_and_opens_the_demo(qtbot, tmp_path, make_window) -> N
     qtbot.waitUntil(lambda: window.session.project is not None, timeout=90000)
     assert window.session.annotator is not None and window.session.annotator.name == "ana"
     assert "lena (lead)" in page.demo_log.toPlainText()
-    assert int(np.sum(window.session.data.status == 0)) > 900
+    assert int(np.sum(window.session.data.status == ImageStatus.OK)) > 900

@@ -34,7 +34,9 @@ def test_scan_dialog_runs_a_scan_and_the_grid_shows_it(qtbot, unscanned, make_wi
     dialog.folds.setValue(2)
     dialog.epochs.setValue(1)
     steps: list[str] = []
-    dialog.process.event.connect(lambda e: steps.append(str(e.get("step", e.get("event")))))
+    dialog.process.progress_event.connect(
+        lambda e: steps.append(str(e.get("step", e.get("event"))))
+    )
     with qtbot.waitSignal(dialog.scan_finished, timeout=300_000) as finished:
         dialog.start_button.click()
         assert dialog.process.running
@@ -80,19 +82,33 @@ def test_the_bar_and_eta_cover_the_whole_scan(qtbot, unscanned, make_window) -> 
     window = make_window(unscanned.folder, annotator=None)
     window.open_scan_dialog()
     dialog = window.scan_dialog
-    assert overall_fraction("decode", 5, 10) is None
-    assert overall_fraction("fold 2/5", 50, 100) == pytest.approx(0.3)
+    decode = {"event": "update", "step": "decode", "done": 5, "total": 10}
+    assert overall_fraction(decode) is None
+    fold2 = {"step": "fold 2/5", "fold": 2, "n_folds": 5}
+    fraction = overall_fraction({"event": "update", **fold2, "done": 50, "total": 100})
+    assert fraction == pytest.approx(0.3)
     events = [
         {"event": "start", "step": "decode", "total": 24},
         {"event": "update", "step": "decode", "done": 24, "total": 24, "eta_s": 0},
-        {"event": "start", "step": "fold 1/5", "total": 100},
-        {"event": "update", "step": "fold 1/5", "done": 100, "total": 100, "eta_s": 400.0},
-        {"event": "start", "step": "fold 2/5", "total": 100},  # a new step keeps the bar
+        {"event": "start", "step": "fold 1/5", "fold": 1, "n_folds": 5, "total": 100},
+        {
+            "event": "update",
+            "step": "fold 1/5",
+            "fold": 1,
+            "n_folds": 5,
+            "done": 100,
+            "total": 100,
+            "eta_s": 400.0,
+        },
+        {"event": "start", **fold2, "total": 100},  # a new step keeps the bar
     ]
     for event in events:
         dialog._on_event(event)
     assert dialog.bar.value() == 20
-    update = {"event": "update", "step": "fold 2/5", "done": 50, "total": 100}
+    # the fold is read from the event's fields, never from its display name
+    dialog._on_event({"event": "update", "step": "fold 4/5", "done": 50, "total": 100})
+    assert dialog.bar.value() == 20
+    update = {"event": "update", **fold2, "done": 50, "total": 100}
     dialog._on_event({**update, "epoch": 1, "epochs": 2, "eta_s": 125.0})  # whole scan's ETA
     assert dialog.bar.value() == 30  # (2 - 1 + 50/100) / 5
     assert dialog.status.text() == "fold 2/5 · epoch 1/2 · ETA 2 min 05 s"  # shown as sent

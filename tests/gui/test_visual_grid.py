@@ -222,12 +222,18 @@ def test_rows_stay_apart_while_a_lead_resolves_a_whole_class(
     settle(qtbot, window)
     check_grid(window)
     window.grid.setFocus()
-    for _ in range(4):  # the four cats: the cat header row goes away after the last one
-        assert window.session.data.path(window.session.current_row).startswith("cat/")
+    # The lead's queue goes riskiest first, not in grid order: a class's header row goes away
+    # with its last image, whichever comes first. (The evidence may settle some ties itself.)
+    waiting = len(window.session.view)
+    assert waiting >= 3
+    seen = []
+    for _ in range(waiting - 1):
+        seen.append(window.session.data.path(window.session.current_row))
         qtbot.keyClick(window.grid, Qt.Key.Key_K)
         settle(qtbot, window)
         check_grid(window, focused=True)
-    assert window.session.data.path(window.session.current_row) == "dog/0002.png"
+    left = window.session.data.path(window.session.current_row)
+    assert len({*seen, left}) == waiting and {*seen, left} <= set(FLAGGED)
     bar.state.setCurrentIndex(0)
     settle(qtbot, window)
     check_grid(window, focused=True)

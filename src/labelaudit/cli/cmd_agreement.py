@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
-from labelaudit.core.consensus.methods import METHODS
+from labelaudit.core.consensus.methods import AUTO, METHODS
 from labelaudit.core.consensus.outcome import build_review, review_agreement
 
 
@@ -16,7 +16,8 @@ def _show(value: Any) -> str:
 
 def _print_report(report: dict[str, Any]) -> None:
     p = report["project"]
-    print(f"votes {p['votes']}, images with 2+ votes {p['items_with_2plus_votes']}")
+    unsure = f" ({p['votes_unsure']} unsure, left out below)" if p.get("votes_unsure") else ""
+    print(f"votes {p['votes']} current{unsure}, images with 2+ votes {p['items_with_2plus_votes']}")
     print(f"Krippendorff's alpha (nominal)  {_show(p['krippendorff_alpha'])}")
     print(
         f"Fleiss' kappa                   {_show(p['fleiss_kappa'])}  "
@@ -58,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "agreement",
         help="inter-annotator agreement (Krippendorff's alpha, Fleiss' and Cohen's kappa)",
@@ -68,6 +69,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "annotator's agreement with the consensus and quality score.",
     )
     add_project_args(parser)
-    parser.add_argument("--method", choices=METHODS, default="majority")
+    parser.add_argument("--method", choices=(AUTO, *METHODS), default=AUTO)
     parser.add_argument("--json", action="store_true")
     parser.set_defaults(func=_run)

@@ -7,15 +7,22 @@ host with every action.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.core.consensus.annotators import ROLES, add_annotator, list_annotators
+from labelaudit.core.consensus.rules import team_warning
 
 
 def _add(args: argparse.Namespace) -> int:
     with open_project(args) as project:
         who = add_annotator(project.store, args.name, role=args.role)
+        warning = team_warning(
+            int(project.settings()["votes_required"]), list_annotators(project.store)
+        )
     print(f"{for_terminal(who.name)} ({who.role})")
+    if warning:
+        print(f"labelaudit: note: {warning}", file=sys.stderr)
     return 0
 
 
@@ -30,7 +37,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "annotators",
         help="register annotators and leads, list them",

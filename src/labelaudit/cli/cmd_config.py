@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from labelaudit.cli.common import add_project_args, open_project, print_json
+from labelaudit.core.consensus.annotators import list_annotators
+from labelaudit.core.consensus.rules import team_warning
+from labelaudit.core.project import Project
 from labelaudit.core.settings import SETTINGS
 
 
@@ -18,6 +22,7 @@ def _run(args: argparse.Namespace) -> int:
             else:
                 for key, value in values.items():
                     print(f"{key} = {json.dumps(value)}    # {SETTINGS[key].help}")
+                _warn_team(project)
             return 0
         if args.value is None:
             value = project.settings().get(args.key)
@@ -27,10 +32,20 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         value = project.set_setting(args.key, args.value)
         print(f"{args.key} = {json.dumps(value)}")
+        if args.key == "votes_required":
+            _warn_team(project)
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _warn_team(project: Project) -> None:
+    """Say so when votes_required exceeds the team (``rules.team_warning``)."""
+    required = int(project.settings()["votes_required"])
+    warning = team_warning(required, list_annotators(project.store))
+    if warning:
+        print(f"labelaudit: note: {warning}", file=sys.stderr)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = ", ".join(SETTINGS)
     parser = sub.add_parser(
         "config",

@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     return int(args.gui_launcher(gui_args))
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "demo",
         help="build a demo dataset with planted label errors and audit it",

@@ -9,7 +9,7 @@ from typing import Any
 from labelaudit.cli import interop_cli
 from labelaudit.cli.common import add_project_args, for_terminal, open_project, print_json
 from labelaudit.cli.progress_bind import make_progress
-from labelaudit.core.consensus.methods import METHODS
+from labelaudit.core.consensus.methods import AUTO, METHODS
 from labelaudit.core.export.options import (
     DEDUPE_MODES,
     DEFAULT_AUTO_FIX_THRESHOLD,
@@ -20,7 +20,7 @@ from labelaudit.core.export.options import (
     parse_formats,
     parse_splits,
 )
-from labelaudit.core.export.run import ExportResult, export_dataset
+from labelaudit.core.usecases.export import ExportResult, export_dataset
 
 
 def _options(args: argparse.Namespace) -> ExportOptions:
@@ -77,7 +77,7 @@ def print_result(result: ExportResult) -> None:
     print(f"retrain: python {out}/retrain.py {out}   (or: labelaudit retrain {out})")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "export",
         help="write the cleaned, split, rebalanced dataset with provenance",
@@ -89,36 +89,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_project_args(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="export folder")
-    parser.add_argument(
-        "--consensus",
-        choices=METHODS,
-        default="majority",
-        metavar="METHOD",
-        help=f"consensus method for voted images: {', '.join(METHODS)} (default majority)",
-    )
-    parser.add_argument(
-        "--unreviewed",
-        choices=UNREVIEWED_POLICIES,
-        default="exclude-flagged",
-        help="images the scan flagged or a lead put into review that nobody settled (also "
-        "while waiting for votes or a lead): keep their given label, exclude them (default), "
-        "or auto-fix (take the model's suggestion when its probability >= "
-        "--auto-fix-threshold, else exclude); other images keep their given label",
-    )
-    parser.add_argument(
-        "--auto-fix-threshold",
-        type=float,
-        default=DEFAULT_AUTO_FIX_THRESHOLD,
-        metavar="P",
-        help=f"minimum out-of-sample probability of the suggestion for auto-fix "
-        f"(default {DEFAULT_AUTO_FIX_THRESHOLD})",
-    )
-    parser.add_argument(
-        "--dedupe",
-        choices=DEDUPE_MODES,
-        default="keep-one",
-        help="exact duplicates: export one of each group (default) or all",
-    )
+    _add_label_args(parser)
     parser.add_argument(
         "--splits",
         default="0.8,0.1,0.1",
@@ -164,3 +135,38 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     parser.add_argument("--progress-json", action="store_true", help="progress as JSON lines")
     parser.set_defaults(func=_run)
+
+
+def _add_label_args(parser: argparse.ArgumentParser) -> None:
+    """How each image's final label is decided."""
+    parser.add_argument(
+        "--consensus",
+        choices=(AUTO, *METHODS),
+        default=AUTO,
+        metavar="METHOD",
+        help=f"consensus method for voted images: {', '.join(METHODS)} (default auto: the same "
+        "as 'labelaudit consensus', crowdlab with a scan)",
+    )
+    parser.add_argument(
+        "--unreviewed",
+        choices=UNREVIEWED_POLICIES,
+        default="exclude-flagged",
+        help="images the scan flagged or a lead put into review that nobody settled (also "
+        "while waiting for votes or a lead): keep their given label, exclude them (default), "
+        "or auto-fix (take the model's suggestion when its probability >= "
+        "--auto-fix-threshold, else exclude); other images keep their given label",
+    )
+    parser.add_argument(
+        "--auto-fix-threshold",
+        type=float,
+        default=DEFAULT_AUTO_FIX_THRESHOLD,
+        metavar="P",
+        help=f"minimum out-of-sample probability of the suggestion for auto-fix "
+        f"(default {DEFAULT_AUTO_FIX_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--dedupe",
+        choices=DEDUPE_MODES,
+        default="keep-one",
+        help="exact duplicates: export one of each group (default) or all",
+    )

@@ -31,7 +31,7 @@ def precheck(args: argparse.Namespace) -> None:
         Project.open(args.project, db_url=args.db).close()  # a bad PROJECT is one line, no window
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("gui", help="open the review app")
     parser.add_argument("project", type=Path, nargs="?", metavar="PROJECT", help="project folder")
     add_db_arg(parser)

@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         return run_import(project, args, rehash=args.rehash)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "import",
         help="re-import the images of an existing project",

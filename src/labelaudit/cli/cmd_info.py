@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 from labelaudit.cli.common import add_project_args, for_terminal_data, open_project, print_json
-from labelaudit.core.info import project_info
 from labelaudit.core.project import Project
+from labelaudit.core.views.project_info import project_info
 
 MAX_LISTED = 10
 
@@ -59,9 +59,15 @@ def print_info(project: Project, *, as_json: bool = False) -> None:
             f"({scan['n_images']} images)"
             + (f" STALE: {'; '.join(scan['stale'])}" if scan.get("stale") else "")
         )
-    print(f"votes       {info['votes']} by {len(info['annotators'])} annotators")
+    # Current votes (what consensus, agreement, votes export and the app count); the records
+    # add replaced, undone and stale votes (votes export --history).
+    print(
+        f"votes       {info['votes']} current by {len(info['annotators'])} annotators"
+        + (f" ({info['votes_unsure']} unsure)" if info["votes_unsure"] else "")
+    )
+    print(f"vote records {info['vote_records']} (with replaced, undone and stale votes)")
     for a in info["annotators"]:
-        print(f"  {a['name']} ({a['role']}): {a['votes']}")
+        print(f"  {a['name']} ({a['role']}): {a['votes']} current, {a['vote_records']} records")
 
 
 def _print_unfinished(unfinished: list[dict[str, Any]]) -> None:
@@ -127,7 +133,7 @@ def _print_missing(paths: list[str]) -> None:
         print(f"    ... and {len(paths) - MAX_LISTED} more (--json lists all)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("info", help="show what a project holds")
     add_project_args(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output, every path")

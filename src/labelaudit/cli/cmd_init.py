@@ -20,9 +20,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.images.is_dir():  # --from is read and checked whole before anything is written
         interop_cli.prepare(args, args.images)
     project = Project.create(args.project, args.images, db_url=args.db)
-    where = {"project": str(project.folder), "image_root": str(project.image_root)}
+    paths = {"project": str(project.folder), "image_root": str(project.image_root)}
     try:
-        code = run_import(project, args, extra=where)
+        code = run_import(project, args, extra=paths)
     except BaseException:
         interop_cli.discard_sources(project)
         project.discard_new()
@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "init",
         help="create a project and import a dataset",

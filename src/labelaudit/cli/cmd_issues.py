@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from labelaudit.cli.common import add_project_args, for_terminal, open_project, write_atomically
-from labelaudit.core.audit.issue_table import ORDERS, IssueTable, issue_table
 from labelaudit.core.csv_safe import SafeWriter
+from labelaudit.core.views.issue_table import ORDERS, IssueTable, issue_table
 
 
 def _cell(value: Any) -> str:
@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "issues",
         help="list the images the latest scan flags, worst first",

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from labelaudit.cli.common import add_project_args, open_project
-from labelaudit.core.consensus.methods import METHODS
+from labelaudit.core.consensus.methods import AUTO, METHODS
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "report",
         help="the audit as one self-contained HTML page to share",
@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "-o", "--output", type=Path, required=True, metavar="FILE", help="the HTML file to write"
     )
     parser.add_argument(
-        "--method", choices=METHODS, default="majority", help="consensus method for review states"
+        "--method",
+        choices=(AUTO, *METHODS),
+        default=AUTO,
+        help="consensus method for review states",
     )
     parser.set_defaults(func=_run)

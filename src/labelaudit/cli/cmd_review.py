@@ -6,7 +6,7 @@ import argparse
 
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.core.consensus.image_refs import image_for_path
-from labelaudit.core.consensus.votes import add_to_review
+from labelaudit.core.consensus.review_add import add_to_review
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -17,7 +17,7 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("review", help="put images into review by hand")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True

@@ -8,15 +8,20 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.cli.progress_bind import make_progress
-from labelaudit.core.audit.analyze import BATCH_ABOVE_MB
-from labelaudit.core.audit.labels import FILTER_METHODS, QUALITY_METHODS
-from labelaudit.core.audit.run import ScanOutcome, ScanRequest, run_scan
 from labelaudit.core.errors import InputError, LabelauditError
+from labelaudit.core.progress import ProgressEvent
 from labelaudit.core.scan.api import ScanConfig
+from labelaudit.core.usecases.scan import (
+    BATCH_ABOVE_MB,
+    FILTER_METHODS,
+    QUALITY_METHODS,
+    ScanOutcome,
+    ScanRequest,
+    run_scan,
+)
 
 # Options that only shape a cross-validated scan (argparse default None / False = not given).
 CV_ONLY = (
@@ -100,14 +105,14 @@ def busy_hint(args: argparse.Namespace) -> str | None:
     )
 
 
-def _emit(event: dict[str, Any]) -> None:
+def _emit(event: ProgressEvent) -> None:
     """The final JSON line of ``--progress-json``: ``done`` or ``error``."""
     event["time"] = round(time.time(), 3)
     sys.stdout.write(json.dumps(event, default=str) + "\n")
     sys.stdout.flush()
 
 
-def _error_event(exc: BaseException) -> dict[str, Any]:
+def _error_event(exc: BaseException) -> ProgressEvent:
     if isinstance(exc, LabelauditError):
         return {"event": "error", "message": str(exc), "exit_code": exc.exit_code}
     if isinstance(exc, KeyboardInterrupt):
@@ -137,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _done_event(outcome: ScanOutcome, elapsed_s: float) -> dict[str, Any]:
+def _done_event(outcome: ScanOutcome, elapsed_s: float) -> ProgressEvent:
     summary = outcome.summary
     return {
         "event": "done",
@@ -174,7 +179,7 @@ def print_outcome(outcome: ScanOutcome, *, project_dir: Path, elapsed_s: float) 
     )
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "scan",
         help="cross-validate a CNN and audit the labels with cleanlab",

@@ -15,8 +15,8 @@ from labelaudit.cli.common import (
     open_project,
     print_json,
 )
-from labelaudit.core.audit.findings import scan_report
 from labelaudit.core.project import Project
+from labelaudit.core.views.findings import scan_report
 
 WIDTH = 100
 
@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "summary",
         help="what the latest scan found, in plain words",

@@ -11,7 +11,13 @@ from labelaudit.cli import interop_cli
 from labelaudit.cli.common import add_project_args, for_terminal, open_project
 from labelaudit.cli.review_common import add_viewer_arg, emit, hidden_images
 from labelaudit.core.consensus.outcome import build_review
-from labelaudit.core.consensus.votes_csv import export_rows, import_votes, write_csv
+from labelaudit.core.consensus.votes_csv import (
+    COLUMNS,
+    HISTORY_COLUMNS,
+    export_rows,
+    import_votes,
+    write_csv,
+)
 from labelaudit.core.errors import InputError
 
 
@@ -38,9 +44,9 @@ def _export(args: argparse.Namespace) -> int:
         if args.viewer:
             review = build_review(project.store, with_paths=False)
             hidden = hidden_images(project, review, args.viewer)
-        export = export_rows(project.store, hidden_image_ids=hidden)
+        export = export_rows(project.store, hidden_image_ids=hidden, history=args.history)
     buffer = io.StringIO()
-    write_csv(export.rows, buffer)
+    write_csv(export.rows, buffer, HISTORY_COLUMNS if args.history else COLUMNS)
     emit(buffer.getvalue(), args.output)
     if export.bad_times:
         n = len(export.bad_times)
@@ -54,7 +60,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("votes", help="import or export votes as CSV")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -72,10 +78,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.set_defaults(func=_import)
     exp = actions.add_parser(
         "export",
-        help="export every vote (not retracted, not stale) as CSV",
-        description="Write the votes in the order they were cast, in the import format.",
+        help="export the current votes as CSV (--history: every vote record)",
+        description="Write the current votes (each annotator's latest vote on each image, "
+        "neither undone nor stale: the votes info, agreement and consensus count) in the order "
+        "they were cast, in the import format.",
     )
     add_project_args(exp)
     exp.add_argument("-o", "--output", type=Path, metavar="FILE.csv", help="default: stdout")
+    exp.add_argument(
+        "--history",
+        action="store_true",
+        help="every vote record, replaced, undone and stale ones too, with a status column",
+    )
     add_viewer_arg(exp)
     exp.set_defaults(func=_export)

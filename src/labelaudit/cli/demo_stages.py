@@ -17,14 +17,14 @@ from labelaudit.cli.cmd_info import print_info
 from labelaudit.cli.cmd_scan import load_average, print_outcome, threads_for_load
 from labelaudit.cli.cmd_summary import print_summary
 from labelaudit.cli.progress_bind import make_progress
-from labelaudit.core.audit.results import latest_scan_id
-from labelaudit.core.audit.run import ScanRequest, run_scan
-from labelaudit.core.audit.stale import scan_staleness
 from labelaudit.core.consensus.annotators import add_annotator, list_annotators
 from labelaudit.core.export.options import ExportOptions
-from labelaudit.core.export.run import export_dataset
 from labelaudit.core.project import Project
 from labelaudit.core.scan.api import ScanConfig
+from labelaudit.core.store.scan_results import latest_scan_id
+from labelaudit.core.usecases.export import export_dataset
+from labelaudit.core.usecases.scan import ScanRequest, run_scan
+from labelaudit.core.views.staleness import scan_staleness
 
 # The demo's scan: a small CNN on the CPU, few epochs, so the whole demo stays under a minute on a
 # 2-core machine (measured: 18-22 s for the scan; the full default trains ~2x longer).

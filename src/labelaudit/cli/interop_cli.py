@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from labelaudit.cli.common import for_terminal, open_project, print_json
 from labelaudit.core.dataset.source import parse_classes
@@ -64,7 +64,7 @@ def prepare(args: argparse.Namespace, image_root: Path, stored: Any = None) -> F
         return None
     cached = getattr(args, "_foreign", None)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cast(ForeignExport, cached)
     if args.manifest is not None:
         raise InputError("give either --manifest FILE or --from FORMAT:PATH, not both")
     if getattr(args, "folder", False):

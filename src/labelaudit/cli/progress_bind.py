@@ -8,7 +8,7 @@ import time
 from typing import Any, TextIO
 
 from labelaudit.cli.common import for_terminal
-from labelaudit.core.progress import CancelToken, NullProgress, Progress, StepState
+from labelaudit.core.progress import CancelToken, NullProgress, Progress, StepState, step_event
 
 
 class TqdmProgress(Progress):
@@ -63,7 +63,8 @@ class MessageOnlyProgress(NullProgress):
 
 
 class JsonLinesProgress(Progress):
-    """One JSON object per line on stdout: ``{"event": "update", "step": ..., "done": ...}``."""
+    """One JSON object per line on stdout, a ``ProgressEvent`` (core/progress.py), e.g.
+    ``{"event": "update", "step": "fold 2/5", "fold": 2, "n_folds": 5, "epoch": 1, ...}``."""
 
     def __init__(self, cancel: CancelToken | None = None, stream: TextIO | None = None) -> None:
         super().__init__(cancel)
@@ -75,24 +76,14 @@ class JsonLinesProgress(Progress):
         self._stream.flush()
 
     def _emit_start(self, state: StepState) -> None:
-        self._write({"event": "start", "step": state.name, "total": state.total})
+        self._write(dict(step_event("start", state)))
 
     def _emit_update(self, state: StepState) -> None:
-        eta = state.eta_s
-        self._write(
-            {
-                "event": "update",
-                "step": state.name,
-                "done": state.done,
-                "total": state.total,
-                "rate": round(state.rate, 2),
-                "eta_s": None if eta is None else round(eta, 1),
-                **state.info,
-            }
-        )
+        # the details last: the engine's whole-scan eta_s replaces this step's own
+        self._write({**step_event("update", state), **state.info})
 
     def _emit_end(self, state: StepState) -> None:
-        self._write({"event": "end", "step": state.name, "done": state.done})
+        self._write(dict(step_event("end", state)))
 
     def _emit_message(self, text: str) -> None:
         self._write({"event": "message", "text": text})

@@ -10,8 +10,10 @@ from typing import Any
 import numpy as np
 
 from labelaudit.cli.common import write_atomically
+from labelaudit.core.codes import Verdict
 from labelaudit.core.consensus.annotators import get_annotator
-from labelaudit.core.consensus.states import Review, visible_to
+from labelaudit.core.consensus.rules import visible_to
+from labelaudit.core.consensus.states import Review
 from labelaudit.core.project import Project
 
 
@@ -35,7 +37,7 @@ def class_label(code: int, class_names: list[str]) -> str:
     """A consensus code as text: a class name, 'drop', or '' for none."""
     if code >= 0:
         return class_names[code]
-    return "drop" if code == -2 else ""
+    return "drop" if code == Verdict.DROP else ""
 
 
 def emit(text: str, path: Path | None) -> None:

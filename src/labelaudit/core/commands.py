@@ -8,11 +8,17 @@ a compensating record (votes are append-only) rather than deleting history.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from labelaudit.core.consensus.decisions import Decision
-from labelaudit.core.consensus.resolution import DecisionRecord, resolve, withdraw_decision
+from labelaudit.core.consensus.resolution import (
+    DecisionRecord,
+    resolve,
+    resolve_in,
+    withdraw_decision,
+)
+from labelaudit.core.consensus.review_add import request_by_lead, withdraw_review_requests
 from labelaudit.core.consensus.votes import (
     VoteRecord,
     VoteRequest,
@@ -203,3 +209,64 @@ class ResolveCommand(Command):
     def undo(self) -> None:
         if self.record is not None:
             withdraw_decision(self.store, lead=self.lead, decision_id=self.record.decision_id)
+
+
+class AcceptCommand(Command):
+    """A lead accepts a proposed decision for many images (each its own: the consensus, or the
+    model's pick where there is none) in ONE transaction; undo withdraws them all, one step.
+
+    ``picks`` are (image id, decision, where the decision came from); the origin is stored as
+    the decision's note ("accepted consensus"), so exports and the audit log say why.
+    """
+
+    def __init__(self, store: Store, *, lead: str, picks: Sequence[tuple[int, Decision, str]]):
+        self.store = store
+        self.lead = lead
+        self.picks = [(int(i), d, origin) for i, d, origin in picks]
+        self.records: list[DecisionRecord] = []
+        self.text = (
+            f"accept {self.picks[0][2]} ({self.picks[0][1]}) on image {self.picks[0][0]}"
+            if len(self.picks) == 1
+            else f"accept the proposed decisions on {len(self.picks)} images"
+        )
+
+    @property
+    def image_ids(self) -> list[int]:
+        return [i for i, _, _ in self.picks]
+
+    def do(self) -> None:
+        self.records = self.store.write(
+            lambda conn: [
+                resolve_in(
+                    conn,
+                    lead=self.lead,
+                    image_id=image_id,
+                    decision=decision,
+                    note=f"accepted {origin}",
+                    decision_id=new_id(),
+                )
+                for image_id, decision, origin in self.picks
+            ]
+        )
+
+    def undo(self) -> None:
+        for record in reversed(self.records):
+            withdraw_decision(self.store, lead=self.lead, decision_id=record.decision_id)
+
+
+class AddToReviewCommand(Command):
+    """A lead puts images into review; undo removes the review requests this command added
+    (an image already requested, flagged or voted on stays in review)."""
+
+    def __init__(self, store: Store, *, lead: str, image_ids: list[int]) -> None:
+        self.store, self.lead, self.image_ids = store, lead, list(image_ids)
+        self.added: list[int] = []  # newly in review (what the app reports)
+        self._requested: list[int] = []  # lead requests this command inserted
+        self.text = f"add {len(self.image_ids)} images to review"
+
+    def do(self) -> None:
+        self.added, self._requested = request_by_lead(self.store, self.image_ids, lead=self.lead)
+
+    def undo(self) -> None:
+        if self._requested:
+            withdraw_review_requests(self.store, self._requested, lead=self.lead)

@@ -1,4 +1,4 @@
-"""Image paths and identity (DESIGN.md section 5).
+"""Image paths and identity (architecture.md §5, "Paths and identity").
 
 An image's path is POSIX, relative to the image root, Unicode NFC, case kept. The CLI also accepts
 an absolute path under the root. Folders that must not overlap (project, image root, export) are

@@ -12,9 +12,45 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Required, TypedDict
 
 from labelaudit.core.errors import Cancelled
+
+EventKind = Literal["start", "update", "end", "message", "done", "error"]
+
+
+class ProgressEvent(TypedDict, total=False):
+    """One progress event as a front end receives it; ``--progress-json`` writes one per line.
+
+    ``fold``/``n_folds`` are set for the events of a cross-validation fold's training step
+    (1-based: fold 2 of 5), so a front end never parses them from the display name ``step``.
+    An update also carries the step's extra details (``epoch``, ``epochs``, ``images_per_s``...).
+    ``done`` and ``error`` are the scan command's final line (cli/cmd_scan.py).
+    """
+
+    event: Required[EventKind]
+    step: str  # display name: "decode", "fold 2/5", "embeddings"
+    total: int | None
+    done: int
+    rate: float  # units per second
+    eta_s: float | None  # seconds left for the whole scan, folds still to come included
+    fold: int
+    n_folds: int
+    epoch: int  # 1-based
+    epochs: int
+    images_per_s: float
+    text: str  # message
+    time: float  # wall-clock seconds since the epoch
+    scan_id: int  # done: the scan's facts
+    kind: str  # done: cv | pred_probs
+    resumed_folds: int  # done
+    n_images: int  # done
+    accuracy: float  # done
+    label_issues: int  # done: images flagged
+    health_score: float  # done
+    elapsed_s: float  # done
+    message: str  # error: one line
+    exit_code: int  # error
 
 
 class CancelToken:
@@ -47,6 +83,8 @@ class StepState:
     unit: str = "it"
     info: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    fold: int | None = None  # 1-based, for a cross-validation fold's step
+    n_folds: int | None = None
 
     @property
     def rate(self) -> float:
@@ -73,10 +111,19 @@ class Progress:
 
     # -- the interface the core uses -------------------------------------------------------
     @contextmanager
-    def step(self, name: str, total: int | None = None, *, unit: str = "it") -> Iterator[StepState]:
-        """Run one named step; nested steps are reported as the innermost one."""
+    def step(
+        self,
+        name: str,
+        total: int | None = None,
+        *,
+        unit: str = "it",
+        fold: int | None = None,
+        n_folds: int | None = None,
+    ) -> Iterator[StepState]:
+        """Run one named step; nested steps are reported as the innermost one. ``fold`` (1-based)
+        and ``n_folds`` mark a cross-validation fold's step for front ends."""
         outer = self.state
-        self.state = StepState(name=name, total=total, unit=unit)
+        self.state = StepState(name=name, total=total, unit=unit, fold=fold, n_folds=n_folds)
         self._last_percent = -1
         self._emit_start(self.state)
         try:
@@ -134,6 +181,22 @@ class Progress:
         pass
 
 
+def step_event(kind: EventKind, state: StepState) -> ProgressEvent:
+    """The event for ``state``: its name and counts, its fold when it has one, and (for an
+    update) its rate and ETA. The step's extra details (``state.info``, which may carry a better
+    ``eta_s``) are for the writer to add."""
+    event: ProgressEvent = {"event": kind, "step": state.name, "done": state.done}
+    if kind != "end":
+        event["total"] = state.total
+    if state.fold is not None and state.n_folds is not None:
+        event["fold"], event["n_folds"] = state.fold, state.n_folds
+    if kind == "update":
+        eta = state.eta_s
+        event["rate"] = round(state.rate, 2)
+        event["eta_s"] = None if eta is None else round(eta, 1)
+    return event
+
+
 class NullProgress(Progress):
     """Reports nothing; still honours cancellation."""
 
@@ -147,7 +210,8 @@ class RecordingProgress(Progress):
         self.events: list[tuple[str, str, dict[str, Any]]] = []
 
     def _emit_start(self, state: StepState) -> None:
-        self.events.append(("start", state.name, {"total": state.total}))
+        fold = {} if state.fold is None else {"fold": state.fold, "n_folds": state.n_folds}
+        self.events.append(("start", state.name, {"total": state.total, **fold}))
 
     def _emit_update(self, state: StepState) -> None:
         self.events.append(("update", state.name, {"done": state.done, **state.info}))

@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from labelaudit.core.codes import ISSUE_BITS
 from labelaudit.core.errors import InputError
-from labelaudit.core.issues_types import ISSUE_BITS
 from labelaudit.core.store.schema import settings as settings_table
 
 ISSUE_TYPES = tuple(ISSUE_BITS)
@@ -65,6 +65,16 @@ def _parse_threshold(text: str) -> float:
     return value
 
 
+def _parse_target(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"expected a number in (0, 1], such as 0.98, got {text!r}") from None
+    if not 0 < value <= 1:  # also rejects nan
+        raise InputError(f"expected a number in (0, 1], such as 0.98, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     default: Any
@@ -76,8 +86,17 @@ SETTINGS: dict[str, Setting] = {
     "votes_required": Setting(
         3, _parse_int_min1, "votes from different annotators per image (1 = solo)"
     ),
+    "target_accuracy": Setting(
+        0.98,
+        _parse_target,
+        "settle an image when the estimated probability that its consensus label is right "
+        "reaches this; else ask one more vote, else the lead decides",
+    ),
     "min_agreement": Setting(
-        "2/3", _parse_fraction, "share of votes the consensus needs, else the lead decides"
+        "0",
+        _parse_fraction,
+        "override: share of votes the consensus needs, else the lead "
+        "decides (0 = off: target_accuracy decides)",
     ),
     "blind": Setting(True, _parse_bool, "annotators see no other votes before voting"),
     "show_suggestion": Setting(True, _parse_bool, "show the model's suggested label before voting"),
@@ -85,7 +104,9 @@ SETTINGS: dict[str, Setting] = {
         ["label"], _parse_issue_types, "issue types that put an image into review"
     ),
     "min_consensus_quality": Setting(
-        0.5, _parse_threshold, "consensus quality below which the lead decides"
+        0.0,
+        _parse_threshold,
+        "override: consensus quality below which the lead decides (0 = off)",
     ),
 }
 

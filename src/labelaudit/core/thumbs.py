@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from io import BytesIO
 from pathlib import Path
 
 from PIL import Image, ImageOps
@@ -82,9 +81,3 @@ def load_thumb(
     if sha256 and needs_thumb(*oriented.size, size=size):
         save_thumb(thumb, thumb_path(cache_dir, sha256, size))
     return thumb
-
-
-def thumb_bytes(thumb: Image.Image) -> bytes:
-    buf = BytesIO()
-    thumb.save(buf, "PNG")
-    return buf.getvalue()

@@ -24,13 +24,29 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:  # for annotations only: importing this script must not import torch
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, Dataset
+
+    Item = tuple[torch.Tensor, int, int]  # (image, label, index)
+    _ImageDataset = Dataset[Item]
+else:
+    _ImageDataset = object
+
+# What the exporter writes (core/export/names.py keeps the import's suffix, lower-cased;
+# core/export/files.py turns .gif into .png); tests/test_retrain.py checks every one is read.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 SPLITS = ("train", "val", "test")
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+Sample = tuple[str, int]  # (image path, class index)
+Triple = tuple[float, float, float]
 
 
 class RetrainError(Exception):
@@ -61,9 +77,9 @@ def read_provenance(root: Path) -> dict[str, Any]:
         return {}
 
 
-def folder_samples(root: Path, split: str, classes: list[str]) -> list[tuple[str, int]]:
+def folder_samples(root: Path, split: str, classes: list[str]) -> list[Sample]:
     """(path, class index) under root/split/<class>/, sorted as ImageFolder sorts them."""
-    out: list[tuple[str, int]] = []
+    out: list[Sample] = []
     for index, name in enumerate(classes):
         folder = root / split / name
         if not folder.is_dir():
@@ -84,11 +100,11 @@ def _unescape_cell(text: str) -> str:
 
 def manifest_samples(
     manifest: Path, classes: list[str], *, split: str | None, aliases: dict[str, str]
-) -> list[tuple[str, int]]:
+) -> list[Sample]:
     """(path, class index) rows of a CSV with ``path`` and ``label`` (and optional ``split``);
     relative paths are relative to the CSV's folder."""
     index = {name: i for i, name in enumerate(classes)}
-    out: list[tuple[str, int]] = []
+    out: list[Sample] = []
     try:
         with open(manifest, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -116,7 +132,7 @@ def manifest_samples(
     return out
 
 
-def load_splits(root: Path, classes: list[str]) -> dict[str, list[tuple[str, int]]]:
+def load_splits(root: Path, classes: list[str]) -> dict[str, list[Sample]]:
     if (root / "train").is_dir():
         return {s: folder_samples(root, s, classes) for s in SPLITS}
     if (root / "manifest.csv").is_file():
@@ -131,7 +147,7 @@ def class_aliases(provenance: dict[str, Any]) -> dict[str, str]:
 
 
 # -- images ------------------------------------------------------------------------------------
-def decode(path: str, size: int) -> Any:
+def decode(path: str, size: int) -> torch.Tensor:
     """uint8 tensor (3, size, size): EXIF-rotated, RGB, shorter side resized, centre-cropped."""
     from PIL import Image, ImageOps
     from torchvision.transforms.v2 import functional as F
@@ -151,15 +167,17 @@ def decode(path: str, size: int) -> Any:
     return F.pil_to_tensor(img.crop((left, top, left + size, top + size)))
 
 
-class ImageList:
+class ImageList(_ImageDataset):
     """A map-style dataset of (image, label, index); images are decoded on demand or cached."""
 
-    def __init__(self, samples: list[tuple[str, int]], size: int, transform: Any) -> None:
+    def __init__(
+        self, samples: list[Sample], size: int, transform: Callable[[torch.Tensor], torch.Tensor]
+    ) -> None:
         self.paths = [p for p, _ in samples]
         self.labels = [y for _, y in samples]
         self.size = size
         self.transform = transform
-        self.cache: Any = None
+        self.cache: torch.Tensor | None = None  # uint8 (N, 3, size, size)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -171,12 +189,14 @@ class ImageList:
             images = list(pool.map(lambda p: decode(p, self.size), self.paths))
         self.cache = torch.stack(images) if images else None
 
-    def __getitem__(self, i: int) -> tuple[Any, int, int]:
+    def __getitem__(self, i: int) -> Item:
         img = self.cache[i] if self.cache is not None else decode(self.paths[i], self.size)
         return self.transform(img), self.labels[i], i
 
 
-def transforms(size: int, *, augment: bool, orientation: bool, mean: tuple, std: tuple) -> Any:
+def transforms(
+    size: int, *, augment: bool, orientation: bool, mean: Triple, std: Triple
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """v2 pipelines on uint8 tensors: crop, flip, rotation (orientation-changing ones optional),
     colour jitter for training; normalisation for both."""
     import torch
@@ -192,7 +212,7 @@ def transforms(size: int, *, augment: bool, orientation: bool, mean: tuple, std:
     return v2.Compose(steps)
 
 
-def guess_image_size(samples: list[tuple[str, int]]) -> int:
+def guess_image_size(samples: list[Sample]) -> int:
     """The median shorter side of up to 200 images, rounded to 8, within [32, 224]."""
     from PIL import Image
 
@@ -235,14 +255,14 @@ class Dist:
     def main(self) -> bool:
         return self.rank == 0
 
-    def all_sum(self, tensor: Any) -> Any:
+    def all_sum(self, tensor: torch.Tensor) -> torch.Tensor:
         import torch.distributed as dist
 
         if self.enabled:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
 
-    def broadcast_flag(self, flag: bool, device: Any) -> bool:
+    def broadcast_flag(self, flag: bool, device: torch.device) -> bool:
         """Rank 0's decision, the same on every rank (early stopping)."""
         import torch
         import torch.distributed as dist
@@ -272,11 +292,13 @@ class ShardSampler:
     distributed), so positions never overlap between ranks.
     """
 
-    def __init__(self, n: int, *, rank: int, world: int, seed: int, weights: Any = None) -> None:
+    def __init__(
+        self, n: int, *, rank: int, world: int, seed: int, weights: torch.Tensor | None = None
+    ) -> None:
         self.n, self.rank, self.world, self.seed, self.weights = n, rank, world, seed, weights
         self.epoch = 0
 
-    def order(self) -> Any:
+    def order(self) -> torch.Tensor:
         import torch
 
         g = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
@@ -285,7 +307,7 @@ class ShardSampler:
             return torch.multinomial(self.weights, total, replacement=True, generator=g)
         return torch.randperm(self.n, generator=g)[: (self.n // self.world) * self.world]
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[int]:
         return iter(self.order()[self.rank :: self.world].tolist())
 
     def __len__(self) -> int:
@@ -295,11 +317,11 @@ class ShardSampler:
 
 
 # -- models ------------------------------------------------------------------------------------
-def small_cnn(n_classes: int, *, width: int, dropout: float) -> Any:
+def small_cnn(n_classes: int, *, width: int, dropout: float) -> nn.Module:
     """A VGG-like 6-conv network with batch norm: quick to train from scratch on small images."""
     from torch import nn
 
-    def block(cin: int, cout: int) -> list[Any]:
+    def block(cin: int, cout: int) -> list[nn.Module]:
         return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.GELU()]
 
     w = width
@@ -319,7 +341,7 @@ def small_cnn(n_classes: int, *, width: int, dropout: float) -> Any:
     )
 
 
-def build_model(args: argparse.Namespace, n_classes: int) -> Any:
+def build_model(args: argparse.Namespace, n_classes: int) -> nn.Module:
     if args.model == "small-cnn":
         return small_cnn(n_classes, width=args.width, dropout=args.dropout)
     import torch
@@ -339,7 +361,7 @@ def build_model(args: argparse.Namespace, n_classes: int) -> Any:
     return model.to(torch.float32)
 
 
-def _cached_weights(name: str) -> Any:
+def _cached_weights(name: str) -> dict[str, torch.Tensor]:
     import torch
     from torchvision import models
 
@@ -353,7 +375,7 @@ def _cached_weights(name: str) -> Any:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _last_linear(model: Any) -> tuple[Any, str, Any]:
+def _last_linear(model: nn.Module) -> tuple[nn.Module, str, nn.Linear]:
     from torch import nn
 
     found = None
@@ -367,11 +389,10 @@ def _last_linear(model: Any) -> tuple[Any, str, Any]:
 
 
 # -- training ----------------------------------------------------------------------------------
-def pick_device(kind: str, local_rank: int) -> Any:
+def pick_device(kind: str, local_rank: int) -> torch.device:
+    """The device for ``kind`` (cpu, cuda or mps; run() has resolved auto)."""
     import torch
 
-    if kind == "auto":
-        kind = "cuda" if torch.cuda.is_available() else "cpu"
     if kind == "cuda":
         if not torch.cuda.is_available():
             raise RetrainError("--device cuda: no CUDA device is available")
@@ -382,7 +403,7 @@ def pick_device(kind: str, local_rank: int) -> Any:
     return torch.device(kind)
 
 
-def autocast_dtype(args: argparse.Namespace, device: Any) -> Any:
+def autocast_dtype(args: argparse.Namespace, device: torch.device) -> torch.dtype | None:
     """bf16 where the device has it, fp16 on older GPUs; None = full precision."""
     import torch
 
@@ -394,7 +415,7 @@ def autocast_dtype(args: argparse.Namespace, device: Any) -> Any:
     return torch.bfloat16
 
 
-def make_optimizer(args: argparse.Namespace, model: Any) -> Any:
+def make_optimizer(args: argparse.Namespace, model: nn.Module) -> torch.optim.Optimizer:
     import torch
 
     decay = [p for p in model.parameters() if p.ndim > 1]
@@ -412,7 +433,9 @@ def make_optimizer(args: argparse.Namespace, model: Any) -> Any:
     return torch.optim.AdamW(groups, lr=args.lr, fused=fused)
 
 
-def make_schedule(args: argparse.Namespace, optimizer: Any, steps_per_epoch: int) -> Any:
+def make_schedule(
+    args: argparse.Namespace, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step LR factor: linear warm-up for one epoch, then cosine to zero (or step/constant)."""
     import torch
 
@@ -433,13 +456,13 @@ def make_schedule(args: argparse.Namespace, optimizer: Any, steps_per_epoch: int
 
 def loader_for(
     data: ImageList,
-    indices: Any,
+    indices: ShardSampler | list[int],
     args: argparse.Namespace,
-    device: Any,
+    device: torch.device,
     *,
     train: bool,
     rank: int = 0,
-) -> Any:
+) -> DataLoader[Item]:
     """Persistent workers (a loader is kept for the whole run, evaluation ones too); each rank's
     workers draw their own augmentations (seed + rank)."""
     import torch
@@ -462,7 +485,11 @@ RANK_SEED_STRIDE = 1_000_003  # rank r draws augmentations from seed + r * this 
 
 
 def train_epoch(
-    model: Any, loader: Any, step: dict[str, Any], device: Any, args: argparse.Namespace
+    model: nn.Module,
+    loader: DataLoader[Item],
+    step: TrainStep,
+    device: torch.device,
+    args: argparse.Namespace,
 ) -> tuple[float, int, int]:
     """(loss sum, images, images predicted right) over one pass of augmented training batches."""
     import torch
@@ -477,14 +504,14 @@ def train_epoch(
         if args.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         y = y.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=step["dtype"], enabled=step["dtype"] is not None):
+        with torch.autocast(device.type, dtype=step.dtype, enabled=step.dtype is not None):
             out = model(x)
-            loss = step["loss"](out, y)
-        step["optimizer"].zero_grad(set_to_none=True)
-        step["scaler"].scale(loss).backward()
-        step["scaler"].step(step["optimizer"])
-        step["scaler"].update()
-        step["schedule"].step()
+            loss = step.loss(out, y)
+        step.optimizer.zero_grad(set_to_none=True)
+        step.scaler.scale(loss).backward()
+        step.scaler.step(step.optimizer)
+        step.scaler.update()
+        step.schedule.step()
         total += loss.detach().double() * y.shape[0]
         count += int(y.shape[0])
         right += (out.detach().argmax(dim=1) == y).sum()
@@ -497,16 +524,16 @@ def eval_indices(n: int, dist: Dist) -> list[int]:
 
 
 def confusion_matrix(
-    model: Any,
+    model: nn.Module,
     data: ImageList,
     dist: Dist,
-    device: Any,
+    device: torch.device,
     args: argparse.Namespace,
     n_classes: int,
-    dtype: Any,
-    criterion: Any = None,
-    loader: Any = None,
-) -> tuple[Any, float | None]:
+    dtype: torch.dtype | None,
+    criterion: nn.Module | None = None,
+    loader: DataLoader[Item] | None = None,
+) -> tuple[torch.Tensor, float | None]:
     """(int64 (K, K) counts, rows = true class; mean ``criterion`` loss or None) over the whole
     set: each rank scores every world-th image (no DistributedSampler padding, so nothing is
     counted twice)."""
@@ -538,7 +565,7 @@ def confusion_matrix(
     return conf, (total / images if criterion is not None and images else None)
 
 
-def metrics(conf: Any, classes: list[str]) -> dict[str, Any]:
+def metrics(conf: torch.Tensor, classes: list[str]) -> dict[str, Any]:
     """Accuracy, macro accuracy (mean per-class recall over classes present), per class."""
     total = int(conf.sum())
     diag = conf.diag()
@@ -601,7 +628,45 @@ def class_weight_list(root: Path, classes: list[str], labels: list[int]) -> list
         return [len(labels) / (present * c) if c else 0.0 for c in counts]
 
 
-def prepare(args: argparse.Namespace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ExportData:
+    """What a run reads from the export (and --eval-manifest) before any training."""
+
+    root: Path
+    classes: list[str]  # folder names in class-index order
+    splits: dict[str, list[Sample]]  # train, val, test
+    eval: list[Sample] | None  # the --eval-manifest set
+    balancing: str  # class_weights, sampler or none
+
+
+@dataclass
+class Stage:
+    """Where a Ctrl-C would land, in words (for its one-line message)."""
+
+    where: str = "while loading the images"
+
+
+@dataclass
+class TrainStep:
+    """One optimisation step's parts: precision, loss, optimizer, gradient scaler, schedule."""
+
+    dtype: torch.dtype | None  # autocast dtype; None = full precision
+    loss: nn.CrossEntropyLoss
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    schedule: torch.optim.lr_scheduler.LambdaLR
+
+
+@dataclass
+class Best:
+    """The best epoch so far (1-based; 0 = the initial weights), its val score and weights."""
+
+    epoch: int
+    score: float
+    state: dict[str, torch.Tensor]
+
+
+def prepare(args: argparse.Namespace) -> ExportData:
     """Read the export: classes, samples per split, the evaluation set, balancing."""
     root = Path(args.dir)
     if not root.is_dir():
@@ -616,13 +681,7 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
         extra = manifest_samples(
             Path(args.eval_manifest), classes, split=None, aliases=class_aliases(prov)
         )
-    return {
-        "root": root,
-        "classes": classes,
-        "splits": splits,
-        "eval": extra,
-        "balancing": balancing_of(args, prov),
-    }
+    return ExportData(root, classes, splits, extra, balancing_of(args, prov))
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -630,10 +689,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     info = prepare(args)
     kind = args.device
-    if kind == "auto":
+    if kind == "auto":  # resolved once: the process group and the device follow it
         kind = "cuda" if torch.cuda.is_available() else "cpu"
     dist = Dist(kind)
-    stage = {"where": "while loading the images"}
+    stage = Stage()
     clean = False
     try:
         trainer = Trainer(args, info, dist, pick_device(kind, dist.local_rank), stage)
@@ -642,7 +701,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return result
     except KeyboardInterrupt:
         saved = f"{args.save} not written" if args.save else "no model saved (no --save)"
-        raise RetrainInterrupted(f"interrupted {stage['where']}; {saved}") from None
+        raise RetrainInterrupted(f"interrupted {stage.where}; {saved}") from None
     finally:
         dist.close(clean=clean)
 
@@ -653,16 +712,16 @@ class Trainer:
     def __init__(
         self,
         args: argparse.Namespace,
-        info: dict[str, Any],
+        info: ExportData,
         dist: Dist,
-        device: Any,
-        stage: dict[str, str] | None = None,
-    ):
+        device: torch.device,
+        stage: Stage | None = None,
+    ) -> None:
         import torch
 
         self.args, self.info, self.dist, self.device = args, info, dist, device
-        self.stage = stage if stage is not None else {}  # where a Ctrl-C would land, in words
-        self.classes: list[str] = info["classes"]
+        self.stage = stage if stage is not None else Stage()
+        self.classes = info.classes
         cpus = os.cpu_count() or 1
         if device.type == "cpu" and dist.world > 1:
             torch.set_num_threads(max(1, cpus // dist.local_world))  # ranks share the cores
@@ -670,14 +729,7 @@ class Trainer:
             torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
         self.data, cached = self._datasets(cpus)
-        if args.batch_size is None:  # small sets get smaller batches, so enough steps happen
-            per_rank = len(self.data["train"]) // dist.world
-            args.batch_size = int(
-                min(128, max(16, 2 ** math.floor(math.log2(max(per_rank, 1) / 16 + 1))))
-            )
-        if args.workers is None:
-            on_gpu = device.type == "cuda"
-            args.workers = min(8, cpus // dist.local_world) if on_gpu else (0 if cached else 2)
+        self._resolve_defaults(cpus, cached=cached)
         self.model = build_model(args, len(self.classes)).to(device)
         if args.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -689,11 +741,24 @@ class Trainer:
             torch.manual_seed(args.seed + RANK_SEED_STRIDE * dist.rank)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed input sizes: autotuned kernels pay
-        self._eval_loaders: dict[str, Any] = {}
+        self._eval_loaders: dict[str, DataLoader[Item] | None] = {}
         self._optimisation()
 
+    def _resolve_defaults(self, cpus: int, *, cached: bool) -> None:
+        """The defaults that depend on the data and the machine, resolved once into ``args``
+        (apply_defaults resolved those that depend on the options alone)."""
+        args, dist = self.args, self.dist
+        if args.batch_size is None:  # small sets get smaller batches, so enough steps happen
+            per_rank = len(self.data["train"]) // dist.world
+            args.batch_size = int(
+                min(128, max(16, 2 ** math.floor(math.log2(max(per_rank, 1) / 16 + 1))))
+            )
+        if args.workers is None:
+            on_gpu = self.device.type == "cuda"
+            args.workers = min(8, cpus // dist.local_world) if on_gpu else (0 if cached else 2)
+
     def _datasets(self, cpus: int) -> tuple[dict[str, ImageList], bool]:
-        args, splits = self.args, self.info["splits"]
+        args, splits = self.args, self.info.splits
         self.size = args.image_size or guess_image_size(splits["train"])
         self.mean, self.std = (MEAN, STD) if args.pretrained else ((0.5,) * 3, (0.5,) * 3)
         norm = {"mean": self.mean, "std": self.std}
@@ -701,8 +766,8 @@ class Trainer:
         eval_tf = transforms(self.size, augment=False, orientation=False, **norm)
         data = {s: ImageList(splits[s], self.size, eval_tf) for s in SPLITS}
         data["train"].transform = train_tf
-        if self.info["eval"] is not None:
-            data["eval"] = ImageList(self.info["eval"], self.size, eval_tf)
+        if self.info.eval is not None:
+            data["eval"] = ImageList(self.info.eval, self.size, eval_tf)
         total_bytes = sum(len(d) for d in data.values()) * 3 * self.size**2
         cache = args.cache == "on" or (args.cache == "auto" and total_bytes < 4 << 30)
         if cache:
@@ -714,9 +779,9 @@ class Trainer:
         import torch
 
         args, dist, train = self.args, self.dist, self.data["train"]
-        balancing = self.info["balancing"]
+        balancing = self.info.balancing
         weights = torch.tensor(
-            class_weight_list(self.info["root"], self.classes, train.labels), dtype=torch.float32
+            class_weight_list(self.info.root, self.classes, train.labels), dtype=torch.float32
         )
         per_sample = weights[torch.tensor(train.labels)].double()
         self.sampler = ShardSampler(
@@ -729,16 +794,15 @@ class Trainer:
         self.loader = loader_for(train, self.sampler, args, self.device, train=True, rank=dist.rank)
         self.dtype = autocast_dtype(args, self.device)
         loss_weight = weights.to(self.device) if balancing == "class_weights" else None
-        self.step = {
-            "dtype": self.dtype,
-            "loss": torch.nn.CrossEntropyLoss(
+        optimizer = make_optimizer(args, self.ddp)
+        self.step = TrainStep(
+            dtype=self.dtype,
+            loss=torch.nn.CrossEntropyLoss(
                 weight=loss_weight, label_smoothing=args.label_smoothing
             ),
-            "optimizer": make_optimizer(args, self.ddp),
-            "scaler": torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16),
-        }
-        self.step["schedule"] = make_schedule(
-            args, self.step["optimizer"], max(1, len(self.loader))
+            optimizer=optimizer,
+            scaler=torch.amp.GradScaler(self.device.type, enabled=self.dtype == torch.float16),
+            schedule=make_schedule(args, optimizer, max(1, len(self.loader))),
         )
 
     def score(self, name: str) -> dict[str, Any]:
@@ -757,7 +821,7 @@ class Trainer:
             self.args,
             len(self.classes),
             self.dtype,
-            criterion=self.step["loss"],  # the training loss, so the two curves compare
+            criterion=self.step.loss,  # the training loss, so the two curves compare
             loader=self._eval_loaders[name],
         )
         return {**metrics(conf, self.classes), "loss": loss}
@@ -765,16 +829,16 @@ class Trainer:
     def run(self) -> dict[str, Any]:
 
         history, best = self.fit()
-        self.stage["where"] = "after training, while scoring"
-        self.model.load_state_dict(best["state"])
+        self.stage.where = "after training, while scoring"
+        self.model.load_state_dict(best.state)
         result = {
-            "export": str(self.info["root"]),
+            "export": str(self.info.root),
             "classes": self.classes,
             "device": str(self.device),
             "world_size": self.dist.world,
             "image_size": self.size,
-            "balancing": self.info["balancing"],
-            "best_epoch": best["epoch"],
+            "balancing": self.info.balancing,
+            "best_epoch": best.epoch,
             "epochs_run": len(history),
             "selected_on": "val" if len(self.data["val"]) else "last epoch (no val images)",
             "history": history,
@@ -788,9 +852,9 @@ class Trainer:
             _print_result(result, self.classes, self.args)
             write_history(result, self.data["train"].labels, self.args)
             if self.args.save:
-                self.stage["where"] = "while saving the model"
+                self.stage.where = "while saving the model"
                 bundle = {
-                    "state_dict": best["state"],
+                    "state_dict": best.state,
                     "classes": self.classes,
                     "model": self.args.model,
                     "image_size": self.size,
@@ -800,15 +864,15 @@ class Trainer:
                 _save_atomically(bundle, Path(self.args.save))
         return result
 
-    def fit(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def fit(self) -> tuple[list[dict[str, Any]], Best]:
         """Train with early stopping on the validation score; keep the best epoch's weights."""
         args, dist = self.args, self.dist
         history: list[dict[str, Any]] = []
-        best: dict[str, Any] = {"epoch": 0, "score": -math.inf, "state": _snapshot(self.model)}
+        best = Best(epoch=0, score=-math.inf, state=_snapshot(self.model))
         has_val = len(self.data["val"]) > 0
         waited = 0
         for epoch in range(args.epochs):
-            self.stage["where"] = f"at epoch {epoch + 1} of {args.epochs}"
+            self.stage.where = f"at epoch {epoch + 1} of {args.epochs}"
             self.sampler.epoch = epoch
             if epoch == 0 and args.dump_shards:
                 _dump_shards(args.dump_shards, self.sampler, dist, len(self.data["val"]))
@@ -822,11 +886,8 @@ class Trainer:
                     val_macro_accuracy=m["macro_accuracy"],
                 )
                 score = m["accuracy"] if args.select == "accuracy" else m["macro_accuracy"]
-            if score > best["score"]:
-                best, waited = (
-                    {"epoch": epoch + 1, "score": score, "state": _snapshot(self.model)},
-                    0,
-                )
+            if score > best.score:
+                best, waited = Best(epoch + 1, score, _snapshot(self.model)), 0
             else:
                 waited += 1
             history.append(entry)
@@ -836,7 +897,7 @@ class Trainer:
             if dist.broadcast_flag(wants_stop, self.device):  # all ranks stop at the same epoch
                 break
         if args.dump_shards:
-            stop = {"rank": dist.rank, "epochs_run": len(history), "best_epoch": best["epoch"]}
+            stop = {"rank": dist.rank, "epochs_run": len(history), "best_epoch": best.epoch}
             (Path(args.dump_shards) / f"stop_rank{dist.rank}.json").write_text(json.dumps(stop))
         return history, best
 
@@ -853,11 +914,12 @@ class Trainer:
                 [loss_sum, float(count), float(right)], dtype=torch.float64, device=self.device
             )
         )
+        loss_total, images, right_total = (float(t) for t in totals)
         return {
             "epoch": epoch + 1,
-            "loss": float(totals[0] / max(totals[1], 1)),
-            "train_accuracy": float(totals[2] / max(totals[1], 1)),
-            "images": int(totals[1]),
+            "loss": loss_total / max(images, 1.0),
+            "train_accuracy": right_total / max(images, 1.0),
+            "images": int(images),
             "seconds": round(seconds, 3),
         }
 
@@ -956,7 +1018,7 @@ def _save_atomically(bundle: dict[str, Any], path: Path) -> None:
         raise
 
 
-def _snapshot(model: Any) -> dict[str, Any]:
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
@@ -1014,6 +1076,14 @@ def build_parser() -> argparse.ArgumentParser:
         "report DIR/test (and --eval-manifest) accuracy overall and per class.",
     )
     p.add_argument("dir", metavar="DIR", help="the export folder")
+    _model_options(p)
+    _training_options(p)
+    _data_options(p)
+    _hardware_and_output_options(p)
+    return p
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
     m = p.add_argument_group("model")
     m.add_argument(
         "--model",
@@ -1029,6 +1099,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--dropout", type=float, default=0.2, help="dropout before the head (default 0.2)"
     )
+
+
+def _training_options(p: argparse.ArgumentParser) -> None:
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=int, default=30, help="at most this many epochs (default 30)")
     t.add_argument(
@@ -1069,6 +1142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="how to correct class imbalance; auto: what provenance.json says",
     )
     t.add_argument("--seed", type=int, default=0)
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
     d = p.add_argument_group("data")
     d.add_argument(
         "--image-size", type=int, default=None, help="default: the median shorter side, 32..224"
@@ -1097,6 +1173,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="DataLoader workers per process (default: 8 on GPU, 0-2 on CPU)",
     )
+
+
+def _hardware_and_output_options(p: argparse.ArgumentParser) -> None:
     h = p.add_argument_group("hardware")
     h.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     h.add_argument(
@@ -1118,7 +1197,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     o.add_argument("--dump-shards", metavar="DIR", help=argparse.SUPPRESS)
     o.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    return p
 
 
 def apply_defaults(args: argparse.Namespace) -> None:

@@ -63,6 +63,12 @@ class Actions(QObject):
         self.add_review = _action(
             w, "Add to &review", "R", tip="put the image(s) into review (leads)"
         )
+        self.accept = _action(
+            w,
+            "&Accept proposal",
+            "A",
+            tip="leads: decide what waits for you as the consensus, else the model's pick",
+        )
         self.next = _action(w, "&Next", "N", "Space", tip="next image")
         self.previous = _action(w, "&Previous", "Backspace", tip="previous image")
         self.next_needing = _action(w, "Next needing &me", "J", tip="next image needing my vote")
@@ -77,7 +83,8 @@ class Actions(QObject):
         # Scan
         self.scan = _action(w, "Run &scan…")
         # The vote bar's buttons show their key (a button shows the action's icon text).
-        for action in (self.keep, self.drop, self.unsure, self.next_needing, self.add_review):
+        actions = (self.keep, self.drop, self.unsure, self.next_needing, self.add_review)
+        for action in (*actions, self.accept):
             _show_key(action)
         self.pick_class.setIconText("Other (C)")  # Undo and Redo: their tooltips show the keys
 

@@ -12,9 +12,16 @@ from labelaudit.core.commands import BulkVoteCommand, Command, ResolveCommand, V
 from labelaudit.core.consensus.annotators import Annotator
 from labelaudit.core.consensus.decisions import Decision
 from labelaudit.core.consensus.resolution import DecisionRecord, resolve_in, withdraw_decision
+from labelaudit.core.consensus.rules import lead_resolves
 from labelaudit.core.consensus.votes import new_id
 from labelaudit.core.store.engine import Store
 from labelaudit.core.views import STATE_CODE, ReviewData
+from labelaudit.core.views.lead_queue import (
+    PICK_CONSENSUS,
+    PICK_WORDS,
+    accept_picks,
+    pick_decision,
+)
 
 
 class BulkResolveCommand(Command):
@@ -81,6 +88,29 @@ class CompositeCommand(Command):
             command.undo()
 
 
+def accept_list(data: ReviewData, rows: Sequence[int]) -> list[tuple[int, Decision, str]]:
+    """(image id, decision, origin) that a lead's Accept records for those of ``rows`` that wait
+    for the lead and have a proposal (``core.views.lead_queue.accept_picks``)."""
+    pick, source = accept_picks(data)
+    method = data.review.result.method if data.review is not None else "consensus"
+    out = []
+    for r in rows:
+        if not 0 <= r < data.n or data.state[r] != STATE_CODE["needs_lead"]:
+            continue
+        decision = pick_decision(int(pick[r]), data.class_names)
+        if decision is not None:
+            # "consensus (crowdlab)", "crowdlab's pick" (a tie it breaks), "model's pick"
+            origin = PICK_WORDS[int(source[r])].replace("method", method)
+            out.append(
+                (
+                    int(data.image_ids[r]),
+                    decision,
+                    f"{origin} ({method})" if int(source[r]) == PICK_CONSENSUS else origin,
+                )
+            )
+    return out
+
+
 def decision_command(
     data: ReviewData,
     store: Store,
@@ -93,7 +123,7 @@ def decision_command(
 ) -> Command:
     """The command for one decision on ``rows`` (rows of ``data``): a lead resolves the images
     that wait for a lead, everything else gets ``who``'s vote; one undo step in every case."""
-    to_lead = [r for r in rows if who.is_lead and data.state[r] == STATE_CODE["needs_lead"]]
+    to_lead = [r for r in rows if lead_resolves(who, int(data.state[r]))]  # core rule
     lead_set = set(to_lead)
     to_vote = [r for r in rows if r not in lead_set]
     if len(rows) == 1:

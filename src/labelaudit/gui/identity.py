@@ -1,5 +1,5 @@
-"""Who is working, unmistakably: the window title, a coloured bar (purple in lead mode, where
-every key on an image waiting for the lead is a final decision), and when to ask.
+"""Who is working, and when to ask: the window title, the identity bar (``identity_bar.py``),
+the status line and the progress follow the choice.
 
 The app asks who is working (rather than reuse the name remembered on this machine) when that
 name is a lead's, or when the last project opened here was another one: the person at the
@@ -8,86 +8,17 @@ keyboard may have changed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
-
 from labelaudit.core.consensus.annotators import Annotator, get_annotator, get_or_register
 from labelaudit.core.errors import LabelauditError
 from labelaudit.core.views import SHOWN, needs_me
 from labelaudit.gui.dialogs.annotator_dialog import AnnotatorDialog
+from labelaudit.gui.identity_bar import window_title
 from labelaudit.gui.session import INFO, WARNING
 from labelaudit.gui.widgets.progress_panel import review_progress
-
-if TYPE_CHECKING:
-    from labelaudit.gui.main_window import MainWindow
-
-APP_NAME = "labelaudit"
-LEAD_COLOR, LEAD_TEXT = "#6c2d91", "#ffffff"
-ANNOTATOR_COLOR, ANNOTATOR_TEXT = "#e3eefa", "#17324d"
-NOBODY_COLOR, NOBODY_TEXT = "#fff4d6", "#5c4300"
+from labelaudit.gui.window_parts import WindowParts
 
 
-def window_title(project: str | None, who: Annotator | None) -> str:
-    """ "proj — lena (LEAD) — labelaudit"; the name and role come first after the project."""
-    if project is None:
-        return APP_NAME
-    if who is None:
-        return f"{project} — nobody chosen — {APP_NAME}"
-    role = "LEAD" if who.is_lead else who.role
-    return f"{project} — {who.name} ({role}) — {APP_NAME}"
-
-
-def identity_text(who: Annotator | None) -> str:
-    if who is None:
-        return "Nobody chosen: pick who is working before voting"
-    if who.is_lead:
-        return (
-            f"<b>LEAD MODE — {who.name}</b>: your keys on images that wait for the lead are "
-            "final decisions"
-        )
-    return f"Working as <b>{who.name}</b> (annotator): your keys are votes"
-
-
-class IdentityBar(QFrame):
-    """One line under the menus: who is working, in the role's colour, and a switch button."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 2, 4, 2)
-        self.label = QLabel()
-        self.label.setMinimumWidth(1)
-        self.switch_button = QToolButton()
-        self.switch_button.setText("Switch…")
-        self.switch_button.setAutoRaise(True)
-        self.switch_button.setToolTip("choose who is working (File ▸ Who is working…)")
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.switch_button)
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setAccessibleName("who is working")
-        self.role = ""
-        self.hide()
-
-    def set_who(self, who: Annotator | None, *, project_open: bool) -> None:
-        self.setVisible(project_open)
-        self.role = "" if who is None else ("lead" if who.is_lead else "annotator")
-        background, color = (
-            (NOBODY_COLOR, NOBODY_TEXT)
-            if who is None
-            else (LEAD_COLOR, LEAD_TEXT)
-            if who.is_lead
-            else (ANNOTATOR_COLOR, ANNOTATOR_TEXT)
-        )
-        self.setStyleSheet(
-            f"IdentityBar {{ background: {background}; }} QLabel, QToolButton {{ color: {color}; }}"
-        )
-        self.label.setText(identity_text(who))
-        self.label.setToolTip(self.label.text())
-
-
-def choose_annotator(window: MainWindow, *, ask: bool = False) -> None:
+def choose_annotator(window: WindowParts, *, ask: bool = False) -> None:
     """--annotator / LABELAUDIT_ANNOTATOR, else the name remembered here unless it is a lead's
     or another project was open last, else ask (when the window may show dialogs)."""
     project = window.session.project
@@ -116,12 +47,12 @@ def choose_annotator(window: MainWindow, *, ask: bool = False) -> None:
                     )
                 return
     if window.interactive:
-        dialog = AnnotatorDialog(project.store, preselect=remembered, parent=window)
+        dialog = AnnotatorDialog(project.store, preselect=remembered, parent=window.window())
         if dialog.exec() and dialog.chosen is not None:
             set_annotator(window, dialog.chosen)
 
 
-def set_annotator(window: MainWindow, annotator: Annotator) -> None:
+def set_annotator(window: WindowParts, annotator: Annotator) -> None:
     project = window.session.project
     assert project is not None
     window.session.set_annotator(annotator)
@@ -130,11 +61,11 @@ def set_annotator(window: MainWindow, annotator: Annotator) -> None:
     update_identity(window)
 
 
-def update_identity(window: MainWindow) -> None:
+def update_identity(window: WindowParts) -> None:
     """Title, identity bar, status line and progress: who is working and how far."""
     session = window.session
     project, who = session.project, session.annotator
-    window.setWindowTitle(window_title(project.folder.name if project else None, who))
+    window.window().setWindowTitle(window_title(project.folder.name if project else None, who))
     window.identity_bar.set_who(who, project_open=project is not None)
     role = f"{who.name} ({who.role})" if who else "nobody chosen (File ▸ Who is working…)"
     window.vote_bar.set_who(f"Working: {role}")
@@ -152,7 +83,7 @@ def update_identity(window: MainWindow) -> None:
     )
 
 
-def queue_text(window: MainWindow) -> str:
+def queue_text(window: WindowParts) -> str:
     """ "my queue: 12 left · lead: 3 waiting · " for the person working, else ""."""
     session = window.session
     shown = session.shown

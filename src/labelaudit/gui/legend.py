@@ -9,7 +9,7 @@ import html
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from labelaudit.core.issues_types import ISSUE_BITS
+from labelaudit.core.codes import ISSUE_BITS
 from labelaudit.core.views import BROKEN_BIT, DROP_VOTE, NO_VOTE, ReviewData
 from labelaudit.gui.style import STATE_LOOK
 
@@ -69,7 +69,10 @@ def legend_html() -> str:
         f"<table cellpadding='3'>{state_rows}</table>"
         "<h3>Bottom and caption</h3>"
         "<p><b>me: X</b> — my own vote (X a class, drop or ?).<br>"
-        "<b>→ X</b> under the image — the class the scan suggests instead.</p>"
+        "<b>→ X</b> under the image — the class the scan suggests instead; <b>✓ X</b> — on an "
+        "image with votes, the scan agrees with the given label X.<br>"
+        "<b>2–1</b> at the caption's right — the vote split, most voted option first (hidden "
+        "until you voted, in blind review); hover for who voted what.</p>"
         "<p>Hover a tile to read its badges in words.</p>"
     )
 

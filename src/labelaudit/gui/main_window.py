@@ -22,16 +22,21 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QWidget,
 )
 
 from labelaudit.core.project import PROJECT_FILE
-from labelaudit.core.views import NO_VOTE, SHOWN, Filters, noise_matrix
-from labelaudit.gui import identity, window_layout
+from labelaudit.core.views import Filters
+from labelaudit.gui import identity, report_export, window_layout, window_refresh
 from labelaudit.gui.actions import Actions
 from labelaudit.gui.dialogs.new_project_dialog import NewProjectDialog
 from labelaudit.gui.dialogs.scan_dialog import ScanDialog
 from labelaudit.gui.dialogs.shortcuts_dialog import ShortcutsDialog
-from labelaudit.gui.identity import APP_NAME, IdentityBar
+from labelaudit.gui.identity_bar import APP_NAME, IdentityBar
 from labelaudit.gui.legend import LegendDialog
 from labelaudit.gui.prefs import Prefs
 from labelaudit.gui.review_controls import ReviewControls
@@ -47,7 +52,7 @@ from labelaudit.gui.widgets.progress_panel import ProgressPanel
 from labelaudit.gui.widgets.start_page import StartPage
 from labelaudit.gui.widgets.summary_panel import SummaryPanel
 from labelaudit.gui.widgets.vote_bar import VoteBar
-from labelaudit.gui.workers.thumbs import ThumbLoader, ThumbSource
+from labelaudit.gui.workers.thumbs import ThumbLoader
 
 POLL_MS = 2000
 STATUS_MS = 5000  # a status-bar note stays this long
@@ -58,6 +63,13 @@ __all__ = ["APP_NAME", "MainWindow", "env_annotator"]
 
 
 class MainWindow(QMainWindow):
+    # made by window_layout.arrange
+    tabs: QTabWidget
+    detail_scroll: QScrollArea
+    right_pane: QWidget
+    splitter: QSplitter
+    pages: QStackedWidget
+
     def __init__(
         self,
         session: ReviewSession | None = None,
@@ -99,6 +111,7 @@ class MainWindow(QMainWindow):
         self.progress = ProgressPanel()
         self.start_page = StartPage()
         window_layout.arrange(self)
+        self.setCentralWidget(self.pages)
         # Floats over the top, under who is working: a message never pushes the grid down.
         self.message_bar.attach(self.pages, below=self.identity_bar)
         # R by an annotator says why nothing happens (the lead's action is hidden and disabled).
@@ -110,7 +123,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.setAcceptDrops(True)
         self.poll_timer.setInterval(POLL_MS)
-        self._set_review_enabled(False)
+        window_refresh.set_review_enabled(self, False)
 
     def _build_menus(self) -> None:
         a = self.actions_
@@ -125,7 +138,7 @@ class MainWindow(QMainWindow):
         review.addActions([a.keep, a.drop, a.unsure])
         relabel = review.addMenu("Relabel to (digit keys)")
         relabel.addActions(a.relabel)
-        review.addActions([a.pick_class, a.note, a.add_review])
+        review.addActions([a.pick_class, a.note, a.accept, a.add_review])
         review.addSeparator()
         review.addActions([a.next, a.previous, a.next_needing])
         review.addSeparator()
@@ -155,10 +168,12 @@ class MainWindow(QMainWindow):
         self.filter_bar.filters_changed.connect(s.set_filters)
         self.sidebar.bucket_clicked.connect(self._show_bucket)
         self.grid.current_row_changed.connect(s.set_current)
-        self.grid.columns_changed.connect(lambda _c: self._relayout())
+        self.grid.columns_changed.connect(lambda _c: window_refresh.relayout(self))
         self.grid.tile_size_changed.connect(self.prefs.set_tile_size)
         self.noise_panel.cell_clicked.connect(self.show_cell)
-        self.noise_panel.flagged_only.toggled.connect(lambda _on: self._update_matrix())
+        self.noise_panel.flagged_only.toggled.connect(
+            lambda _on: window_refresh.update_matrix(self)
+        )
         for strip in (self.detail.given_strip, self.detail.suggested_strip):
             strip.row_activated.connect(self._go_to_comparison)
         self.poll_timer.timeout.connect(s.poll_changes)
@@ -237,156 +252,30 @@ class MainWindow(QMainWindow):
         elif self.interactive:
             self.new_project(folder)
 
-    # -- report --------------------------------------------------------------------------------
     def export_report(self, target: Path | None = None) -> None:
-        """File > Export report…: the core's HTML report (``labelaudit report``), made here; a
-        few seconds with a busy cursor (matplotlib is imported only now)."""
-        from PySide6.QtCore import Qt
-
-        from labelaudit.core.errors import LabelauditError
-        from labelaudit.core.report.build import make_report
-
-        project = self.session.project
-        if project is None or (target is None and not self.interactive):
-            return
-        if target is None:
-            suggested = str(Path.home() / f"{project.folder.name}-report.html")
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, "Export report", suggested, "HTML (*.html)"
-            )
-            if not chosen:
-                return
-            target = Path(chosen)
-        QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            result = make_report(project, target)
-        except LabelauditError as exc:
-            self.show_message(ERROR, str(exc))
-            return
-        finally:
-            QGuiApplication.restoreOverrideCursor()
-        self.show_message(INFO, f"report written: {result.path}")
+        """File > Export report… (``report_export.py``)."""
+        report_export.export_report(self, target)
 
     # -- who is working -------------------------------------------------------------------------
     def choose_annotator(self, *, ask: bool = False) -> None:
         identity.choose_annotator(self, ask=ask)
 
-    # -- reacting to the session ----------------------------------------------------------------
+    # -- reacting to the session (window_refresh.py) --------------------------------------------
+    # Bound methods, not lambdas: Qt drops these connections when the window goes away.
     def _on_project_changed(self) -> None:
-        project = self.session.project
-        source = (
-            ThumbSource(project.store, project.image_root, project.thumb_dir) if project else None
-        )
-        self.loader.set_source(source)
-        if project is None:
-            self.grid.grid_model.clear()
-            self.poll_timer.stop()
-        else:
-            self.poll_timer.start()
-        self.filter_bar.set_filters(Filters())
-        self._set_review_enabled(project is not None)
-        self.pages.setCurrentIndex(0 if project is None else 1)
-        self.update_identity()
+        window_refresh.on_project_changed(self)
 
     def _on_data_changed(self) -> None:
-        data, stats = self.session.data, self.session.stats
-        if data is None or stats is None:
-            return
-        # Counts change in place: the filter controls, the sidebar's selection and scroll stay.
-        self.filter_bar.set_classes(data.class_names)
-        self.sidebar.class_model.set_stats(data.class_names, stats)
-        self.sidebar.fit_width()
-        self.vote_bar.set_classes(data.class_names)
-        self.grid.grid_model.shown = self.session.shown
-        self.grid.grid_model.stats = stats
-        hidden = not self.session.settings.get("show_suggestion", True)
-        self.grid.grid_model.hide_suggestions = hidden
-        # The noise matrix and the suggested-class filter reveal the model's suggestions image by
-        # image: an annotator working with suggestions hidden does not get them.
-        reveal = not hidden or self.session.is_lead
-        self.tabs.setTabEnabled(self.tabs.indexOf(self.noise_panel), reveal)
-        self.filter_bar.suggested.setEnabled(reveal)
-        self._show_lead_actions()
-        self._update_marks()
-        self.grid.viewport().update()
-        self._update_matrix()
-        self.update_identity()
+        window_refresh.on_data_changed(self)
 
     def _on_view_changed(self) -> None:
-        self._relayout()
-        data, view = self.session.data, self.session.view
-        if data is not None and view is not None:
-            self.filter_bar.show_count(len(view), data.n)
-
-    def _relayout(self) -> None:
-        s = self.session
-        if s.data is None or s.view is None or s.stats is None:
-            return
-        columns = self.grid.columns_for_width()
-        self.grid.grid_model.set_content(s.data, s.view, s.shown, s.stats, columns=columns)
-        index = s.view_index_of(s.current_row)
-        if index >= 0:
-            self.grid.show_row(s.current_row, index)
+        window_refresh.on_view_changed(self)
 
     def _on_current_changed(self, row: int) -> None:
-        index = self.session.view_index_of(row)
-        if index >= 0:
-            self.grid.show_row(row, index)
-        self._update_marks()
-
-    def _update_marks(self) -> None:
-        """The vote bar marks the current image's given and suggested class and my vote."""
-        s, row = self.session, self.session.current_row
-        if s.data is None or not 0 <= row < s.data.n:
-            self.vote_bar.set_marks([], given=-1, suggested=-1, mine=NO_VOTE, lead_final=False)
-            self._allow_unsure(True)
-            return
-        data = s.data
-        waits = row < s.shown.shape[0] and s.shown[row] == SHOWN["needs lead"]
-        self.vote_bar.set_marks(
-            data.class_names,
-            given=int(data.labels[row]),
-            suggested=int(data.suggested[row]) if s.suggestion_visible(row) else -1,
-            mine=int(data.my_vote[row]),
-            lead_final=bool(waits and s.is_lead),
-        )
-        self._allow_unsure(not (waits and s.is_lead))
-
-    def _allow_unsure(self, allowed: bool) -> None:
-        """A lead's final decision is keep, a class or drop: Unsure is off while it would be
-        one (it stays for the lead's own votes on images that still need votes)."""
-        unsure = self.actions_.unsure
-        unsure.setEnabled(allowed and self.session.project is not None)
-        unsure.setToolTip(
-            "abstain (U)" if allowed else "a lead's final decision is keep, a class or drop"
-        )
-
-    def _show_lead_actions(self) -> None:
-        """Lead-only actions are hidden from annotators, not shown disabled."""
-        lead = self.session.is_lead
-        self.actions_.add_review.setEnabled(lead and self.session.project is not None)
-        self.actions_.add_review.setVisible(lead)
-        self.vote_bar.add_button.setVisible(lead)
-        self.r_for_annotators.setEnabled(not lead and self.session.project is not None)
-
-    def _update_matrix(self) -> None:
-        data = self.session.data
-        if data is None:
-            return
-        counts = noise_matrix(data, flagged_only=self.noise_panel.flagged_only.isChecked())
-        self.noise_panel.matrix.set_matrix(counts, data.class_names)
+        window_refresh.on_current_changed(self, row)
 
     def update_identity(self) -> None:
         identity.update_identity(self)
-
-    def _set_review_enabled(self, enabled: bool) -> None:
-        actions = (*self.actions_.decisions, self.actions_.scan, self.actions_.who)
-        for action in (*actions, self.actions_.export_report):
-            action.setEnabled(enabled)
-        self._show_lead_actions()
-        self.actions_.close_project.setEnabled(enabled)
-        if enabled and self.session.data is not None:
-            self.vote_bar.set_classes(self.session.data.class_names)
 
     # -- user actions ---------------------------------------------------------------------------
     def _go_to_comparison(self, row: int) -> None:

@@ -7,6 +7,7 @@ which the tests use), never in the project.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_config_path
 from PySide6.QtCore import QSettings
@@ -21,7 +22,9 @@ class Prefs:
 
     def recent_projects(self) -> list[str]:
         value = self._settings.value("recent", [])
-        items = [value] if isinstance(value, str) else list(value or [])
+        items = (
+            [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+        )
         return [str(v) for v in items if v]
 
     def add_recent(self, folder: Path) -> None:
@@ -48,8 +51,9 @@ class Prefs:
         self._settings.sync()
 
     def tile_size(self, default: int) -> int:
+        value: Any = self._settings.value("tile_size", default)  # a str from the .ini file
         try:
-            return int(self._settings.value("tile_size", default))
+            return int(value)
         except (TypeError, ValueError):
             return default
 

@@ -6,25 +6,23 @@ A decision on many images at once asks first when it covers more than ``BULK_CON
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox
 
+from labelaudit.core.commands import AcceptCommand
 from labelaudit.core.consensus.decisions import LABEL, Decision
 from labelaudit.gui.actions import key_classes
+from labelaudit.gui.decision_commands import accept_list
 from labelaudit.gui.dialogs.class_picker import ClassPicker
-from labelaudit.gui.session import INFO
-
-if TYPE_CHECKING:
-    from labelaudit.gui.main_window import MainWindow
+from labelaudit.gui.session import INFO, STATUS
+from labelaudit.gui.window_parts import WindowParts
 
 BULK_CONFIRM_OVER = 100
 
 
 class ReviewControls(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: WindowParts) -> None:
+        super().__init__(window.window())
         self.window = window
         self.session = window.session
         self._connect()
@@ -38,6 +36,7 @@ class ReviewControls(QObject):
             action.triggered.connect(lambda _=False, d=digit: self.relabel_key(d))
         a.pick_class.triggered.connect(self.pick_class)
         a.add_review.triggered.connect(lambda: s.add_to_review(self.targets()))
+        a.accept.triggered.connect(self.accept)
         a.next.triggered.connect(lambda: s.step(1))
         a.previous.triggered.connect(lambda: s.step(-1))
         a.next_needing.triggered.connect(self.next_needing)
@@ -79,9 +78,40 @@ class ReviewControls(QObject):
         data = self.session.data
         if data is None:
             return
-        picker = ClassPicker(data.class_names, self.window)
+        picker = ClassPicker(data.class_names, self.window.window())
         if picker.exec() and picker.chosen is not None:
             self.relabel(picker.chosen)
+
+    def accept(self) -> bool:
+        """A (leads): the images waiting for the lead, current or selected, get their proposed
+        decision (the consensus, else the method's or the model's pick): one undo step."""
+        s, data = self.session, self.session.data
+        if data is None or s.project is None:
+            return False
+        if s.annotator is None or not s.annotator.is_lead:
+            s.message.emit(STATUS, "only a lead accepts a proposed decision (A)")
+            return False
+        rows = self.targets() or ([s.current_row] if 0 <= s.current_row < data.n else [])
+        picks = accept_list(data, rows)
+        if not picks:
+            s.message.emit(
+                STATUS,
+                "nothing to accept: no image here waits for the lead with a consensus or a "
+                "model's pick (decide with K, D or a class key)",
+            )
+            return False
+        if len(picks) > BULK_CONFIRM_OVER and not self._confirm(len(picks), "accept proposal"):
+            return False
+        command = AcceptCommand(s.project.store, lead=s.annotator.name, picks=picks)
+        if not s.push_decision(command, single=len(rows) == 1):
+            return False
+        if len(picks) < len(rows):
+            s.message.emit(
+                INFO,
+                f"accepted {len(picks)}; {len(rows) - len(picks)} skipped (not waiting for the "
+                "lead, or nothing to accept)",
+            )
+        return True
 
     def next_needing(self) -> None:
         if not self.session.next_needing_me():
@@ -93,7 +123,7 @@ class ReviewControls(QObject):
             "Decide for many images?",
             f"Apply “{decision}” to {count:,} selected images?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            self.window,
+            self.window.window(),
         )
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         return box.exec() == QMessageBox.StandardButton.Yes

@@ -20,6 +20,7 @@ STATE_LOOK: dict[int, tuple[str, str, str]] = {
 }
 FLAG_COLOR = QColor("#d62d20")
 SUGGEST_COLOR = QColor("#d9730d")
+SPLIT_COLOR = QColor("#5b4a8a")  # the vote split pill ("2–1") under a tile
 
 
 def class_color(bucket: int, *, alpha: int = 255) -> QColor:

@@ -3,8 +3,6 @@ working, then class sidebar | tabs with the grid | detail pane, progress and vot
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
@@ -16,13 +14,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-if TYPE_CHECKING:
-    from labelaudit.gui.main_window import MainWindow
+from labelaudit.gui.window_parts import WindowParts
 
 
-def arrange(window: MainWindow) -> None:
+def arrange(window: WindowParts) -> None:
     """Lay out the widgets ``window`` made; sets ``tabs``, ``detail_scroll``, ``right_pane``,
-    ``splitter`` and ``pages`` (page 0: the start page, page 1: the review)."""
+    ``splitter`` and ``pages`` (page 0: the start page, page 1: the review; the caller makes it
+    the central widget)."""
     grid_page = QWidget()
     grid_layout = QVBoxLayout(grid_page)
     grid_layout.setContentsMargins(0, 0, 0, 0)
@@ -30,7 +28,8 @@ def arrange(window: MainWindow) -> None:
     grid_layout.addWidget(window.grid, 1)
     window.tabs = QTabWidget()
     window.tabs.addTab(grid_page, "Images")
-    window.tabs.addTab(window.noise_panel, "Noise matrix")
+    # exact counts of given x predicted class, not cleanlab's confident joint (the Summary)
+    window.tabs.addTab(window.noise_panel, "Given × predicted")
     window.tabs.addTab(window.summary, "Summary")
     window.tabs.addTab(window.agreement, "Agreement")
     right = QWidget()
@@ -62,4 +61,3 @@ def arrange(window: MainWindow) -> None:
     window.pages = QStackedWidget()
     window.pages.addWidget(window.start_page)
     window.pages.addWidget(review)
-    window.setCentralWidget(window.pages)

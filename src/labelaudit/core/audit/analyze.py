@@ -19,10 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.core import issues_types
 from labelaudit.core.audit import dataset_health, image_quality, similarity
-from labelaudit.core.audit import labels as label_checks
+from labelaudit.core.audit import label_issues as label_checks
+from labelaudit.core.codes import Issue
 from labelaudit.core.progress import NullProgress, Progress
+from labelaudit.core.scan_summary import (
+    AuditSummary,
+    ClassIssues,
+    Duplicates,
+    GroupStats,
+    NearDuplicates,
+)
 
 BATCH_ABOVE_MB = 512.0
 
@@ -49,7 +56,7 @@ class AuditOptions:
 class AuditResult:
     arrays: dict[str, np.ndarray]  # per image, aligned with image_ids (results.py names)
     class_arrays: dict[str, np.ndarray]  # (K, K): confident_joint, joint
-    summary: dict[str, Any]
+    summary: AuditSummary
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -193,9 +200,9 @@ def _dataset_findings(
 
 
 def _issue_flags(is_label_issue: np.ndarray, found: similarity.Similarity) -> np.ndarray:
-    flags = np.where(is_label_issue, issues_types.LABEL, 0).astype(np.uint8)
-    flags |= np.where(found.near_dup_group >= 0, issues_types.NEAR_DUPLICATE, 0).astype(np.uint8)
-    flags |= np.where(found.is_outlier, issues_types.OUTLIER, 0).astype(np.uint8)
+    flags = np.where(is_label_issue, Issue.LABEL, 0).astype(np.uint8)
+    flags |= np.where(found.near_dup_group >= 0, Issue.NEAR_DUPLICATE, 0).astype(np.uint8)
+    flags |= np.where(found.is_outlier, Issue.OUTLIER, 0).astype(np.uint8)
     return flags
 
 
@@ -208,12 +215,12 @@ def _summary(
     small: np.ndarray,
     class_names: list[str],
     options: AuditOptions,
-) -> dict[str, Any]:
+) -> AuditSummary:
     labels, issues = arrays["labels"], arrays["is_label_issue"]
     n = int(labels.shape[0])
     flagged_per_class = np.bincount(labels[issues], minlength=len(class_names))
     rates = dataset["rates"]
-    by_class = {
+    by_class: dict[str, ClassIssues] = {
         name: {
             "images": int(counts[k]),
             "flagged": int(flagged_per_class[k]),
@@ -247,7 +254,7 @@ def _summary(
     }
 
 
-def _group_stats(group: np.ndarray, labels: np.ndarray) -> dict[str, int]:
+def _group_stats(group: np.ndarray, labels: np.ndarray) -> GroupStats:
     """Groups of 2+ images (``group`` int64 (N,), -1 = none): count, images, and how many
     groups hold more than one given label (the same picture labelled two ways)."""
     members = group >= 0
@@ -267,8 +274,8 @@ def _group_stats(group: np.ndarray, labels: np.ndarray) -> dict[str, int]:
 
 def _duplicate_summary(
     labels: np.ndarray, dup_group: np.ndarray, found: similarity.Similarity
-) -> dict[str, Any]:
-    near = None
+) -> Duplicates:
+    near: NearDuplicates | None = None
     if found.near_dup_radius is not None:
         near = {
             **_group_stats(found.near_dup_group, labels),

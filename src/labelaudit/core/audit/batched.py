@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.core.audit import labels as label_checks
+from labelaudit.core.audit import label_issues as label_checks
 
 CHUNK_MB = 64  # rows read at a time
 GROUP_MB = 128  # rows of a class group handed to cleanlab's find_label_issues at once

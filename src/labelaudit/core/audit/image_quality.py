@@ -11,11 +11,11 @@ put an image into review only when the project's ``review_issue_types`` names th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from labelaudit.core import issues_types
+from labelaudit.core.codes import Issue
+from labelaudit.core.scan_summary import ImageQualitySummary
 
 DARK_MAX = 0.1  # a dark image is below min(DARK_MAX, Q1 - IQR_FACTOR * IQR) of brightness
 LIGHT_MIN = 0.9  # an overexposed one above max(LIGHT_MIN, Q3 + IQR_FACTOR * IQR)
@@ -38,8 +38,8 @@ class ImageProperties:
 
 @dataclass(frozen=True)
 class ImageQuality:
-    flags: np.ndarray  # uint8 (N,), bits DARK | LIGHT | BLURRY | ODD_SIZE of issues_types
-    summary: dict[str, Any]
+    flags: np.ndarray  # uint8 (N,), Issue.DARK | LIGHT | BLURRY | ODD_SIZE (core/codes.py)
+    summary: ImageQualitySummary
 
 
 def find_image_issues(props: ImageProperties) -> ImageQuality:
@@ -51,13 +51,13 @@ def find_image_issues(props: ImageProperties) -> ImageQuality:
     odd_size, area_range = _odd_size(props.width, props.height)
     flags = np.zeros(n, dtype=np.uint8)
     for mask, bit in (
-        (dark, issues_types.DARK),
-        (light, issues_types.LIGHT),
-        (blurry, issues_types.BLURRY),
-        (odd_size, issues_types.ODD_SIZE),
+        (dark, Issue.DARK),
+        (light, Issue.LIGHT),
+        (blurry, Issue.BLURRY),
+        (odd_size, Issue.ODD_SIZE),
     ):
         flags[mask] |= np.uint8(bit)
-    summary = {
+    summary: ImageQualitySummary = {
         "measured": int(np.isfinite(brightness).sum()),
         "dark": int(dark.sum()),
         "light": int(light.sum()),

@@ -1,4 +1,4 @@
-"""Near-duplicates and outliers from embeddings (one network for all images: DESIGN.md 5).
+"""Near-duplicates and outliers from embeddings (one network for all images: architecture.md §5).
 
 Shapes: ``embeddings`` float (N, D); ``dup_group`` int64 (N,) exact-duplicate groups from the
 catalog (-1 = unique).

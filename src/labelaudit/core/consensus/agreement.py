@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.core.consensus.decisions import DROP_CODE
+from labelaudit.core.codes import matrix_value
 from labelaudit.core.consensus.methods import ConsensusResult, VoteMatrix
 
 
@@ -150,7 +150,7 @@ def agreement_report(
         if counts[:, c].sum() > 0
     }
     kappa, shared = cohen_kappa_matrix(votes)
-    code = np.where(result.decision == DROP_CODE, votes.n_classes, result.decision)
+    code = matrix_value(result.decision, votes.n_classes)
     has_consensus = (result.n_votes >= 2) & (result.decision != -1)
     used = has_consensus[votes.item]
     hits = np.zeros(votes.n_annotators)

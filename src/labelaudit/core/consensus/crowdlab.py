@@ -1,4 +1,5 @@
-"""CROWDLAB: ``cleanlab.multiannotator.get_label_quality_multiannotator`` fed as DESIGN.md says.
+"""CROWDLAB: ``cleanlab.multiannotator.get_label_quality_multiannotator``, fed as
+architecture.md §5 ("CROWDLAB in practice") says.
 
 cleanlab raises on rows with no label, on annotator columns with no label, when every example has
 a single label and on labels outside 0..K-1. So it runs on the items with at least one class vote,
@@ -15,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from labelaudit.core.consensus.methods import ClassConsensus, VoteMatrix, majority_classes
+from labelaudit.core.consensus.matrix import ClassConsensus, VoteMatrix, majority_classes
 
 FALLBACK_NOTE = "crowdlab fell back to majority: no image has two or more class votes"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelaudit.core.consensus.decisions import NO_DECISION
-from labelaudit.core.consensus.methods import ClassConsensus, VoteMatrix
+from labelaudit.core.consensus.matrix import ClassConsensus, VoteMatrix
 
 
 def _m_step(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from labelaudit.core.codes import Verdict
 from labelaudit.core.errors import InputError
 from labelaudit.core.paths import nfc
 
@@ -24,8 +25,9 @@ UNSURE = "unsure"
 RESERVED = (KEEP, DROP, UNSURE)
 CLASS_PREFIX = "class:"
 
-NO_DECISION = -1
-DROP_CODE = -2
+# Aliases of ``codes.Verdict`` (one encoding; see there for the VoteMatrix conversion).
+NO_DECISION = Verdict.NONE
+DROP_CODE = Verdict.DROP
 
 
 @dataclass(frozen=True)

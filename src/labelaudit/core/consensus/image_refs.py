@@ -1,6 +1,6 @@
 """Images as the review code names them: by id, by stored path, or by a path a user typed.
 
-A typed path is relative to the image root or absolute under it (DESIGN.md section 5); the CLI
+A typed path is relative to the image root or absolute under it (architecture.md §5); the CLI
 also takes a path relative to the current folder when it lands inside the image root, so
 ``vote proj --annotator ann images/cat/1.jpg`` works from the folder holding ``images``.
 """

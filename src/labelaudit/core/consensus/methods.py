@@ -17,22 +17,31 @@ and quality are the share of the most voted option (at most 1/2), so a method th
 (Dawid-Skene, CROWDLAB) cannot make it look settled; its pick stays in ``method_label``. Every item
 the rule sends to the lead gets one ``lead_reason``, the first that applies of ``LEAD_RULES``.
 
-Whether an item has *enough* votes for a consensus (``votes_required``) is decided by the image
-states, not here.
+Whether an item has *enough* votes (``votes_required``) and where it goes (settled, one more vote,
+the lead) is decided by ``rules.route`` from ``evidence``'s probability; of this rule the project
+keeps the tie (as a reason) and drop against relabel, and applies ``min_agreement`` /
+``min_consensus_quality`` only when set (``states._hard_reasons``). ``choose_method`` picks the
+default method.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
+from labelaudit.core.codes import matrix_value
 from labelaudit.core.consensus.decisions import DROP_CODE, NO_DECISION
+from labelaudit.core.consensus.matrix import ClassConsensus, VoteMatrix, majority_classes
 from labelaudit.core.errors import InputError
 
+__all__ = ["ClassConsensus", "VoteMatrix", "majority_classes"]  # re-exported: old import path
+
 METHODS = ("majority", "crowdlab", "dawid-skene")
+AUTO = "auto"  # the default: see ``choose_method``
+MODEL_AWARE = ("crowdlab",)  # methods that need the scan's pred_probs
+MIN_OVERLAP = 20  # images with two or more class votes before Dawid-Skene beats majority
 TIE = "tie"
 DROP_VS_RELABEL = "drop vs relabel"
 LOW_AGREEMENT = "low agreement"
@@ -40,48 +49,6 @@ LOW_QUALITY = "low consensus quality"
 LEAD_RULES = (TIE, DROP_VS_RELABEL, LOW_AGREEMENT, LOW_QUALITY)  # in this order of precedence
 NO_ANNOTATOR_LEFT = "no annotator left"  # set by the image states, not by this rule
 REASON_DTYPE = f"<U{max(map(len, (*LEAD_RULES, NO_ANNOTATOR_LEFT)))}"
-
-
-@dataclass(frozen=True)
-class VoteMatrix:
-    """Non-abstaining votes as triples. ``value`` is a class index or ``n_classes`` for drop."""
-
-    item: np.ndarray  # int64 (V,), 0..N-1
-    annotator: np.ndarray  # int64 (V,), 0..M-1
-    value: np.ndarray  # int64 (V,), 0..K
-    n_items: int
-    n_annotators: int
-    n_classes: int
-
-    def counts(self) -> np.ndarray:
-        """int64 (N, K+1): votes per item and value (the last column is drop)."""
-        out = np.zeros((self.n_items, self.n_classes + 1), dtype=np.int64)
-        np.add.at(out, (self.item, self.value), 1)
-        return out
-
-    def class_votes(self) -> VoteMatrix:
-        """Only the votes for a class (drop removed)."""
-        keep = self.value < self.n_classes
-        return VoteMatrix(
-            self.item[keep],
-            self.annotator[keep],
-            self.value[keep],
-            self.n_items,
-            self.n_annotators,
-            self.n_classes,
-        )
-
-
-@dataclass
-class ClassConsensus:
-    """What a method returns for class votes: -1 / nan where an item has no class vote."""
-
-    label: np.ndarray  # int64 (N,)
-    quality: np.ndarray  # float64 (N,), in [0, 1]
-    annotator_quality: np.ndarray  # float64 (M,), nan where unknown
-    method: str
-    notes: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)  # method-specific extras
 
 
 @dataclass
@@ -106,28 +73,6 @@ class ConsensusResult:
             return np.where(self.n_votes > 0, self.agree / np.maximum(self.n_votes, 1), np.nan)
 
 
-def majority_classes(votes: VoteMatrix) -> ClassConsensus:
-    """Plurality of the class votes (the lowest class index wins a tie; the rule sends ties to
-    the lead). Quality = the share of class votes for it; annotator quality = the share of an
-    annotator's votes equal to the plurality on items with two or more votes."""
-    counts = votes.counts()[:, : votes.n_classes]
-    n = counts.sum(axis=1)
-    label = np.where(n > 0, counts.argmax(axis=1), NO_DECISION).astype(np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        quality = np.where(n > 0, counts.max(axis=1) / np.maximum(n, 1), np.nan)
-    return ClassConsensus(label, quality, _agreement_quality(votes, label, n), "majority")
-
-
-def _agreement_quality(votes: VoteMatrix, label: np.ndarray, n: np.ndarray) -> np.ndarray:
-    shared = n[votes.item] >= 2
-    hits = np.zeros(votes.n_annotators)
-    totals = np.zeros(votes.n_annotators)
-    np.add.at(totals, votes.annotator[shared], 1)
-    np.add.at(hits, votes.annotator[shared], votes.value[shared] == label[votes.item[shared]])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(totals > 0, hits / np.maximum(totals, 1), np.nan)
-
-
 def class_consensus(
     votes: VoteMatrix, *, method: str, pred_probs: np.ndarray | None = None
 ) -> ClassConsensus:
@@ -149,6 +94,21 @@ def class_consensus(
             )
         return crowdlab(class_only, pred_probs)
     raise InputError(f"unknown consensus method {method!r}: use {', '.join(METHODS)}")
+
+
+def choose_method(requested: str | None, *, has_scan: bool, votes: VoteMatrix) -> str:
+    """The method to run: ``requested`` unless it is None or ``auto``; then CROWDLAB with a scan
+    (model + votes), else Dawid-Skene once annotators overlap on ``MIN_OVERLAP`` images or more
+    (it needs shared images to estimate each annotator), else majority."""
+    if requested not in (None, AUTO):
+        if requested not in METHODS:
+            raise InputError(f"unknown consensus method {requested!r}: use {', '.join(METHODS)}")
+        return str(requested)
+    if has_scan:
+        return "crowdlab"
+    per_item = np.bincount(votes.class_votes().item, minlength=votes.n_items)
+    overlap = int((per_item >= 2).sum())
+    return "dawid-skene" if overlap >= MIN_OVERLAP else "majority"
 
 
 def _first_reason(rules: list[np.ndarray]) -> np.ndarray:
@@ -185,7 +145,7 @@ def consensus(
     top_two = -np.sort(-np.pad(counts, ((0, 0), (0, 1))), axis=1)[:, :2]
     tie = (n > 0) & (top_two[:, 0] == top_two[:, 1])
     decision = np.where(tie, NO_DECISION, picked).astype(np.int64)
-    code = np.where(picked == DROP_CODE, k, np.maximum(picked, 0))
+    code = np.maximum(matrix_value(picked, k), 0)  # no decision: any column (agree is 0)
     agree = np.where(n > 0, np.where(tie, top_two[:, 0], counts[rows, code]), 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = agree / np.maximum(n, 1)

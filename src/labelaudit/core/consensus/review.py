@@ -1,6 +1,6 @@
 """The review state of every image, computed in numpy for all images at once.
 
-States (DESIGN.md section 5): ``unflagged -> needs_votes (k of n) -> agreed | needs_lead ->
+States (architecture.md §4): ``unflagged -> needs_votes (k of n) -> agreed | needs_lead ->
 resolved``, plus ``dropped``, ``broken`` and ``stale``.
 
 - An image is *in review* when it is flagged (the latest scan's ``issue_flags`` intersected with
@@ -24,15 +24,15 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core import issues_types as it
 from labelaudit.core import settings as settings_mod
-from labelaudit.core.audit.results import LIGHT, load_results
+from labelaudit.core.codes import ISSUE_BITS, VoteKind
 from labelaudit.core.consensus.annotators import Annotator
-from labelaudit.core.consensus.methods import VoteMatrix
+from labelaudit.core.consensus.matrix import VoteMatrix
 from labelaudit.core.consensus.tables import DecisionRows, VoteRows, load_decisions, load_votes
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
 from labelaudit.core.errors import InputError
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import LIGHT_ARRAYS, load_results
 from labelaudit.core.store.schema import annotators, classes, review_requests
 
 STATE_DTYPE = "<U11"
@@ -100,12 +100,12 @@ def load_review(store: Store, *, with_paths: bool = True) -> ReviewData:
         ]
         settings = settings_mod.read_all(conn)
     ids = catalog.image_ids
-    scan = load_results(store, names=LIGHT)
+    scan = load_results(store, names=LIGHT_ARRAYS)
     flagged = np.zeros(len(ids), dtype=bool)
     label_quality = np.full(len(ids), np.nan, dtype=np.float32)
     suggested = np.full(len(ids), -1, dtype=np.int64)
     if scan is not None and "issue_flags" in scan.arrays:
-        mask = sum(it.ISSUE_BITS[t] for t in settings["review_issue_types"])
+        mask = sum(ISSUE_BITS[t] for t in settings["review_issue_types"])
         flags = _align(ids, scan.image_ids, scan.issue_flags.astype(np.int64), 0)
         flagged = (flags & mask) != 0
         label_quality = _align(ids, scan.image_ids, scan.label_quality, np.float32(np.nan))
@@ -131,8 +131,8 @@ def vote_matrix(data: ReviewData) -> tuple[VoteMatrix, np.ndarray]:
     v = data.votes
     pos, found = data.image_index(v.image_ids)
     k = len(data.catalog.class_names)
-    value = np.where(v.kind == 1, k, v.labels)
-    use = found & (v.kind != 2) & (value >= 0)
+    value = np.where(v.kind == VoteKind.DROP, k, v.labels)  # drop -> K (codes.matrix_value)
+    use = found & (v.kind != VoteKind.UNSURE) & (value >= 0)
     matrix = VoteMatrix(
         item=pos[use].astype(np.int64),
         annotator=data.annotator_index(v.annotator_ids[use]).astype(np.int64),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelaudit.core.consensus.methods import VoteMatrix
+from labelaudit.core.consensus.matrix import VoteMatrix
 
 
 def confusion_from_accuracy(accuracy: float, n_classes: int) -> np.ndarray:

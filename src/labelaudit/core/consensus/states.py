@@ -1,34 +1,48 @@
-"""Image states, consensus over the whole project, and the annotators' and the lead's queues.
+"""Image states and consensus over the whole project (the review rules are in ``rules``).
 
 See ``review`` for the state definitions. Everything here is numpy over all images at once.
 
-An image that still lacks votes goes to the lead ("no annotator left") once it has a current vote
-and every registered non-lead annotator has voted on it (``unsure`` included): nobody is left who
-could bring it to ``votes_required``. Its reason is "tie" instead when its votes are tied, so an
-empty consensus label always comes with the reason "tie". A lead's vote counts toward
-``votes_required`` like any vote, but leads are not counted as annotators still to vote, since
-a lead can resolve directly.
+``compute_review`` runs the consensus method, estimates for every image the probability that its
+consensus label is right (``evidence``), and routes it with ``rules.route``: settled (``agreed``
+or ``dropped``) when that probability reaches ``target_accuracy``; ``needs_votes`` with the reason
+"one more vote" while a registered non-lead annotator has not voted on it; else ``needs_lead``
+with the reason ("tie", "below target accuracy", "no annotator left", or a hard rule: "drop vs
+relabel", "low agreement" / "low consensus quality" when those overrides are set).
+``votes_required`` is capped to the team (``rules.votes_needed``). A lead's vote counts toward
+it like any vote, but leads are not counted as annotators still to vote, since a lead can resolve
+directly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from labelaudit.core import issues_types as it
-from labelaudit.core.consensus.decisions import DROP_CODE, LABEL, NO_DECISION
+from labelaudit.core.codes import ImageStatus, VoteKind
+from labelaudit.core.consensus import rules
+from labelaudit.core.consensus.decisions import DROP_CODE, NO_DECISION
+from labelaudit.core.consensus.evidence import Calibration, calibration, estimate
+from labelaudit.core.consensus.matrix import VoteMatrix
 from labelaudit.core.consensus.methods import (
-    NO_ANNOTATOR_LEFT,
-    REASON_DTYPE,
+    DROP_VS_RELABEL,
+    LOW_AGREEMENT,
+    LOW_QUALITY,
     TIE,
     ConsensusResult,
+    choose_method,
     consensus,
 )
 from labelaudit.core.consensus.review import STATE_DTYPE, ReviewData, vote_matrix
-from labelaudit.core.consensus.tables import KIND_CODES
-from labelaudit.core.dataset.catalog import STATUS_CODES
+
+# The queues and the visibility rule live in ``rules``; re-exported for existing callers.
+annotator_queue = rules.annotator_queue
+lead_queue = rules.lead_queue
+visible_to = rules.visible_to
+voted_by = rules.voted_by
 
 
 @dataclass(frozen=True)
@@ -41,8 +55,14 @@ class Review:
     in_review: np.ndarray  # bool (N,)
     lead_decision: np.ndarray  # int64 (N,): class index, DROP_CODE or NO_DECISION
     lead_ids: np.ndarray  # int64 (N,): the deciding lead's annotator id, -1 where none
-    lead_reason: np.ndarray  # REASON_DTYPE (N,): why a needs_lead image waits, else ""
-    # (methods.LEAD_RULES or "no annotator left")
+    lead_reason: np.ndarray  # rules.REASON_DTYPE (N,): why an image waits for the lead or for
+    # one more vote (rules.REASONS, methods.LEAD_RULES), "" else
+    p_right: np.ndarray  # float64 (N,): estimated P(consensus label right), nan where no estimate
+    best_label: np.ndarray  # int64 (N,): the evidence's most likely class, -1 where no estimate
+    best_p: np.ndarray  # float64 (N,): its estimated probability, nan where no estimate
+    required: int  # votes_required capped to the team (rules.votes_needed)
+    target: float  # target_accuracy
+    model_weight: float  # the fitted weight of the scan's model in the evidence (nan: none)
 
     @property
     def image_ids(self) -> np.ndarray:
@@ -53,6 +73,16 @@ class Review:
 
     def state_counts(self) -> dict[str, int]:
         return {s: self.count(s) for s in it.STATES}
+
+    def calibration(self) -> Calibration:
+        """Expected accuracy of what the consensus settled, and the check against leads."""
+        settled = np.isin(self.state, (it.AGREED, it.DROPPED)) & (self.lead_decision == NO_DECISION)
+        return calibration(
+            self.p_right,
+            settled & (self.result.decision >= 0),
+            label=self.result.method_label,
+            lead_decision=self.lead_decision,
+        )
 
 
 def _lead_decisions(data: ReviewData) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +129,7 @@ def _suggestion_note(data: ReviewData, use: np.ndarray) -> str | None:
     """CROWDLAB counts the model once through pred_probs; a vote cast with the model's
     suggestion shown may copy it and count it again."""
     v = data.votes
-    class_votes = use & (v.kind == KIND_CODES[LABEL])
+    class_votes = use & (v.kind == VoteKind.LABEL)
     shown = int((class_votes & v.suggestion_shown).sum())
     if not shown:
         return None
@@ -110,77 +140,125 @@ def _suggestion_note(data: ReviewData, use: np.ndarray) -> str | None:
     )
 
 
+def _hard_reasons(
+    result: ConsensusResult, votes: VoteMatrix, settings: dict[str, Any]
+) -> np.ndarray:
+    """Lead rules that hold whatever the evidence: drop votes mixed with class votes, and the
+    ``min_agreement`` / ``min_consensus_quality`` overrides (0 = off, the default)."""
+    counts = votes.counts()
+    n, n_drop = counts.sum(axis=1), counts[:, votes.n_classes]
+    floor = Fraction(settings["min_agreement"])
+    min_quality = float(settings["min_consensus_quality"])
+    rules_in_order = (
+        (DROP_VS_RELABEL, (n_drop > 0) & (n_drop < n)),
+        (LOW_AGREEMENT, (n > 0) & (result.agree * floor.denominator < floor.numerator * n)),
+        (LOW_QUALITY, (n > 0) & (np.nan_to_num(result.quality, nan=0.0) < min_quality)),
+    )
+    reason = np.full(votes.n_items, "", dtype=rules.REASON_DTYPE)
+    for name, mask in reversed(rules_in_order):
+        reason[mask] = name
+    return reason
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What ``decide`` returns: the consensus (decision updated by the routing), the estimate,
+    the route of every item."""
+
+    result: ConsensusResult
+    p_right: np.ndarray  # float64 (N,)
+    best_label: np.ndarray  # int64 (N,): the evidence's most likely class (-1: none)
+    best_p: np.ndarray  # float64 (N,): its probability (nan: none)
+    route: rules.Route
+    model_weight: float
+
+
+def decide(
+    votes: VoteMatrix,
+    *,
+    method: str | None,
+    pred_probs: np.ndarray | None,
+    settings: dict[str, Any],
+    required: int,
+    left: np.ndarray,
+    considered: np.ndarray,
+    has_vote: np.ndarray,
+) -> Decided:
+    """The engine of ``compute_review`` (arrays only; ``scripts/bench_consensus.py`` runs it):
+    consensus by ``method``, the evidence's ``p_right``, and ``rules.route``."""
+    used = choose_method(method, has_scan=pred_probs is not None, votes=votes)
+    result = consensus(votes, method=used, pred_probs=pred_probs)
+    evidence = estimate(votes.class_votes(), pred_probs=pred_probs)
+    p_right = evidence.p_right(result.method_label)
+    counts = votes.counts()
+    all_drop = (result.n_votes > 0) & (counts[:, votes.n_classes] == result.n_votes)
+    route = rules.route(
+        considered=considered,
+        n_votes=result.n_votes,
+        has_vote=has_vote,
+        p_right=p_right,
+        all_drop=all_drop,
+        hard_reason=_hard_reasons(result, votes, settings),
+        tie=result.lead_reason == TIE,
+        required=required,
+        left=left,
+        target=float(settings["target_accuracy"]),
+    )
+    decision = np.where(route.settled, result.method_label, result.decision).astype(np.int64)
+    decision[route.to_lead & (result.lead_reason == TIE)] = NO_DECISION
+    result = replace(result, decision=decision, needs_lead=route.to_lead, lead_reason=route.reason)
+    best_label, best_p = evidence.best()
+    return Decided(result, p_right, best_label, best_p, route, evidence.model_weight)
+
+
 def compute_review(
-    data: ReviewData, *, method: str = "majority", pred_probs: np.ndarray | None = None
+    data: ReviewData, *, method: str | None = None, pred_probs: np.ndarray | None = None
 ) -> Review:
-    """Run ``method`` over the current votes and derive every image's state."""
+    """Run ``method`` (None/auto: ``methods.choose_method``) over the current votes, estimate
+    each image's probability of being right and route it (see the module docstring)."""
     matrix, use = vote_matrix(data)
     settings = data.settings
-    result = consensus(
+    lead_decision, lead_ids = _lead_decisions(data)
+    has_vote = _images_with(data, data.votes.image_ids)  # any current vote, unsure included
+    in_review = in_review_mask(data)
+    required = rules.votes_needed(settings, data.annotators)
+    decided = decide(
         matrix,
         method=method,
         pred_probs=pred_probs,
-        min_agreement=Fraction(settings["min_agreement"]),
-        min_quality=float(settings["min_consensus_quality"]),
+        settings=settings,
+        required=required,
+        left=_annotators_left(data),
+        considered=in_review & (lead_decision == NO_DECISION),
+        has_vote=has_vote,
     )
+    result, route, p_right = decided.result, decided.route, decided.p_right
     if result.method == "crowdlab" and (note := _suggestion_note(data, use)):
         result.notes.append(note)
-    lead_decision, lead_ids = _lead_decisions(data)
-    has_vote = _images_with(data, data.votes.image_ids)  # any current vote, unsure included
-    stale = _stale(data)
-    in_review = in_review_mask(data)
-    enough = result.n_votes >= int(settings["votes_required"])
+    decision = result.decision
     state = np.full(len(data.catalog), it.UNFLAGGED, dtype=STATE_DTYPE)
     state[in_review] = it.NEEDS_VOTES
-    state[in_review & stale & ~has_vote & (lead_decision == NO_DECISION)] = it.STALE
-    with_consensus = in_review & enough
-    state[with_consensus & result.needs_lead] = it.NEEDS_LEAD
-    stuck = in_review & ~enough & has_vote & (_annotators_left(data) <= 0)
-    state[stuck] = it.NEEDS_LEAD
-    agreed = with_consensus & ~result.needs_lead
-    state[agreed & (result.decision >= 0)] = it.AGREED
-    state[agreed & (result.decision == DROP_CODE)] = it.DROPPED
+    stale = in_review & _stale(data) & ~has_vote & (lead_decision == NO_DECISION)
+    state[stale] = it.STALE
+    state[route.to_lead] = it.NEEDS_LEAD
+    state[route.settled & (decision >= 0)] = it.AGREED
+    state[route.settled & (decision == DROP_CODE)] = it.DROPPED
     state[lead_decision >= 0] = it.RESOLVED
     state[lead_decision == DROP_CODE] = it.DROPPED
-    state[data.catalog.status != STATUS_CODES["ok"]] = it.BROKEN
-    reason = np.where(state == it.NEEDS_LEAD, result.lead_reason, "").astype(REASON_DTYPE)
-    reason[stuck & (state == it.NEEDS_LEAD) & (result.lead_reason != TIE)] = NO_ANNOTATOR_LEFT
-    return Review(data, result, state, in_review, lead_decision, lead_ids, reason)
-
-
-def _doubt_order(review: Review, mask: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Image ids under ``mask`` sorted by ``key`` ascending (nan first), then by image id."""
-    idx = np.flatnonzero(mask)
-    k = np.nan_to_num(key[idx].astype(np.float64), nan=-np.inf)
-    order = np.lexsort((review.image_ids[idx], k))
-    return review.image_ids[idx[order]]
-
-
-def voted_by(review: Review, annotator_id: int) -> np.ndarray:
-    """bool (N,): images on which this annotator has a current vote (unsure included)."""
-    v = review.data.votes
-    return _images_with(review.data, v.image_ids[v.annotator_ids == annotator_id])
-
-
-def annotator_queue(review: Review, annotator_id: int) -> np.ndarray:
-    """Image ids that still need votes and that this annotator has not voted on, most doubtful
-    first (ascending label quality; images put into review by hand, with no score, lead)."""
-    waiting = np.isin(review.state, (it.NEEDS_VOTES, it.STALE)) & ~voted_by(review, annotator_id)
-    return _doubt_order(review, waiting, review.data.label_quality)
-
-
-def lead_queue(review: Review) -> np.ndarray:
-    """Image ids waiting for a lead, lowest consensus quality first."""
-    return _doubt_order(review, review.state == it.NEEDS_LEAD, review.result.quality)
-
-
-def visible_to(review: Review, viewer_id: int | None) -> np.ndarray:
-    """bool (N,): images whose votes ``viewer_id`` may see. Blind review (the ``blind``
-    setting) hides other people's votes from a non-lead until they voted on the image."""
-    n = len(review.data.catalog)
-    if viewer_id is None or not review.data.settings.get("blind", True):
-        return np.ones(n, dtype=bool)
-    viewer = next((a for a in review.data.annotators if a.id == viewer_id), None)
-    if viewer is not None and viewer.is_lead:
-        return np.ones(n, dtype=bool)
-    return voted_by(review, viewer_id)
+    state[data.catalog.status != ImageStatus.OK] = it.BROKEN
+    reason = np.where(np.isin(state, (it.NEEDS_LEAD, it.NEEDS_VOTES)), route.reason, "")
+    return Review(
+        data,
+        result,
+        state,
+        in_review,
+        lead_decision,
+        lead_ids,
+        reason.astype(rules.REASON_DTYPE),
+        p_right,
+        decided.best_label,
+        decided.best_p,
+        required,
+        float(settings["target_accuracy"]),
+        decided.model_weight,
+    )

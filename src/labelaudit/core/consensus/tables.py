@@ -15,10 +15,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from labelaudit.core.codes import VoteKind
 from labelaudit.core.consensus.decisions import DROP, LABEL, UNSURE
 from labelaudit.core.store.schema import decisions, votes
 
-KIND_CODES = {LABEL: 0, DROP: 1, UNSURE: 2}
+KIND_CODES = {LABEL: int(VoteKind.LABEL), DROP: int(VoteKind.DROP), UNSURE: int(VoteKind.UNSURE)}
 KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
 RETRACT = "retract"
 WITHDRAW = "withdraw"

@@ -1,4 +1,4 @@
-"""Casting and retracting votes, putting images into review (DESIGN.md section 5, "Votes").
+"""Casting and retracting votes, putting images into review (architecture.md §5, "Votes").
 
 A vote record: a client-made UUID (a retried insert is idempotent), the annotator, the image, the
 kind (label | drop | unsure), the class for label, whether it was cast as "keep the given label"
@@ -25,7 +25,7 @@ from labelaudit.core.consensus.image_refs import ImageRef, load_images
 from labelaudit.core.consensus.tables import RETRACT
 from labelaudit.core.consensus.vote_times import check_time
 from labelaudit.core.errors import InputError
-from labelaudit.core.store.auditlog import log_action, os_identity
+from labelaudit.core.store.auditlog import os_identity
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.schema import audit_log, classes, review_requests, votes
 
@@ -361,28 +361,3 @@ def _in_review(store: Store, image_ids: Sequence[int]) -> set[int]:
     ids = np.asarray(image_ids, dtype=np.int64)
     pos, found = data.image_index(ids)
     return set(ids[found & in_review_mask(data)[pos]].tolist())
-
-
-def add_to_review(store: Store, image_ids: Sequence[int], *, lead: str) -> list[int]:
-    """Put images into review by hand; ``lead`` must be a registered lead (the actor logged).
-
-    Every image gets a review request (it stays in review should a new scan stop flagging it).
-    Returns the ids that were not in review before (not flagged, requested, voted on or stale).
-    Logged once with the count.
-    """
-    already = _in_review(store, image_ids)
-
-    def apply(conn: Connection) -> list[int]:
-        lead_row = reg.require_lead(conn, lead)
-        load_images(conn, image_ids)
-        requested = request_review(conn, image_ids, reason="lead", annotator_id=lead_row.id)
-        added = [i for i in requested if i not in already]
-        log_action(
-            conn,
-            "review_add",
-            actor=lead_row.name,
-            details={"images": len(set(image_ids)), "added": len(added)},
-        )
-        return added
-
-    return store.write(apply)

@@ -8,16 +8,19 @@ is written; names not yet registered become annotators. A row without ``vote_id`
 derived from its content and its position among identical rows, so importing the same file twice
 adds nothing; a ``vote_id`` already stored for another annotator, image or decision is an error
 naming the line. ``time`` must lie between 1970 and 2200 (``vote_times.check_time``). The export
-writes every vote that is neither retracted nor stale, in the order they were cast, with its id:
-export and import round-trip. Cells are escaped against spreadsheet formulas (``core/csv_safe.py``)
-and unescaped on import. A stored time that is not a usable time is written empty and counted.
+writes the current votes (``vote_counts``: the latest of each annotator on each image, neither
+retracted nor stale) in the order they were cast, with their ids: export and import round-trip.
+``--history`` writes every vote record with a ``status`` column (current, replaced, retracted,
+stale); importing such a file casts only its current and replaced rows, in order. Cells are
+escaped against spreadsheet formulas (``core/csv_safe.py``) and unescaped on import. A stored
+time that is not a usable time is written empty and counted.
 """
 
 from __future__ import annotations
 
 import csv
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +33,7 @@ from sqlalchemy.engine import Connection
 from labelaudit.core.consensus import annotators as reg
 from labelaudit.core.consensus.decisions import Decision, format_class, parse_decision
 from labelaudit.core.consensus.image_refs import ImageRef
+from labelaudit.core.consensus.tables import RETRACT
 from labelaudit.core.consensus.vote_times import check_time, usable_time
 from labelaudit.core.consensus.votes import VoteRequest, _resolve_decision, cast_votes_in, log_many
 from labelaudit.core.csv_safe import SafeDictWriter, unescape_cell
@@ -41,8 +45,11 @@ from labelaudit.core.store.schema import annotators, classes, images, votes
 REQUIRED = ("annotator", "path", "label")
 OPTIONAL = ("vote_id", "note", "time", "suggestion_shown")
 COLUMNS = REQUIRED + OPTIONAL
+# ``votes export --history`` adds each record's status; import skips retracted and stale rows.
+STATUS = "status"
+CURRENT, REPLACED, RETRACTED, STALE = "current", "replaced", "retracted", "stale"
+HISTORY_COLUMNS = (*COLUMNS, STATUS)
 ID_NAMESPACE = uuid.UUID("3f1d8a52-5a55-4c4e-9a7e-6c1ab2d0c0de")
-MAX_REPORTED = 3
 
 
 @dataclass(frozen=True)
@@ -111,11 +118,11 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             reader = csv.DictReader(fh)
             header = [h.strip().lower() for h in (reader.fieldnames or [])]
             missing = [c for c in REQUIRED if c not in header]
-            unknown = [h for h in header if h not in COLUMNS]
+            unknown = [h for h in header if h not in HISTORY_COLUMNS]
             if missing or unknown:
                 raise InputError(
                     f"{path}: columns must be {', '.join(REQUIRED)} and optionally "
-                    f"{', '.join(OPTIONAL)}; "
+                    f"{', '.join((*OPTIONAL, STATUS))}; "
                     + (f"missing {', '.join(missing)}" if missing else f"unknown {unknown[0]!r}")
                 )
             reader.fieldnames = header
@@ -132,6 +139,21 @@ def _read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         raise InputError(f"{path}: not a valid CSV file ({exc})") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _without_undone(
+    path: Path, rows: list[tuple[int, dict[str, str]]]
+) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a ``votes export --history`` file that were retracted or went stale are history,
+    not votes to cast: left out (replaced ones are cast in order, the last stays current)."""
+    known = (CURRENT, REPLACED, RETRACTED, STALE, "")
+    for line, row in rows:
+        if row.get(STATUS, "").strip() not in known:
+            raise InputError(
+                f"{path} line {line}: status must be one of {', '.join(known[:-1])}; "
+                "nothing was imported"
+            )
+    return [(n, r) for n, r in rows if r.get(STATUS, "").strip() not in (RETRACTED, STALE)]
 
 
 def _images_by_path(conn: Connection, paths: Iterable[str]) -> dict[str, ImageRef]:
@@ -198,7 +220,7 @@ def import_votes(
     store: Store, path: Path, *, image_root: Path, actor: str | None = None
 ) -> ImportReport:
     """Import a votes CSV in one transaction (all rows or none)."""
-    rows = _read_rows(path)
+    rows = _without_undone(path, _read_rows(path))
     if not rows:
         raise InputError(f"{path} holds no votes")
 
@@ -230,16 +252,38 @@ def import_votes(
     return store.write(apply)
 
 
-def export_rows(store: Store, *, hidden_image_ids: np.ndarray | None = None) -> VotesExport:
-    """Every vote neither retracted nor stale, in ``seq`` order, as CSV rows (``COLUMNS``)."""
-    undone = (
-        sa.select(votes.c.retracts)
-        .where(votes.c.kind == "retract", votes.c.retracts.isnot(None))
-        .scalar_subquery()
+def _status(rows: Sequence[Any], undone: set[str]) -> list[str]:
+    """Each record's status, as ``tables.load_votes`` decides what is current: among the
+    records neither retracted nor stale, the latest per (annotator, image)."""
+    latest: dict[tuple[int, int], int] = {}
+    for i, r in enumerate(rows):  # in seq order: a later record replaces an earlier one
+        if r.vote_id not in undone and not r.stale:
+            latest[(int(r.annotator_id), int(r.id))] = i
+    current = set(latest.values())
+    return [
+        RETRACTED
+        if r.vote_id in undone
+        else STALE
+        if r.stale
+        else CURRENT
+        if i in current
+        else REPLACED
+        for i, r in enumerate(rows)
+    ]
+
+
+def export_rows(
+    store: Store, *, hidden_image_ids: np.ndarray | None = None, history: bool = False
+) -> VotesExport:
+    """The current votes (``vote_counts``) in ``seq`` order as CSV rows (``COLUMNS``); with
+    ``history`` every vote record, replaced, retracted and stale ones too, with its ``status``."""
+    undone_query = sa.select(votes.c.retracts).where(
+        votes.c.kind == RETRACT, votes.c.retracts.isnot(None)
     )
     query = (
         sa.select(
             annotators.c.name,
+            votes.c.annotator_id,
             images.c.path,
             images.c.id,
             votes.c.kind,
@@ -248,20 +292,25 @@ def export_rows(store: Store, *, hidden_image_ids: np.ndarray | None = None) -> 
             votes.c.note,
             votes.c.created_at,
             votes.c.suggestion_shown,
+            votes.c.stale,
         )
         .select_from(
             votes.join(annotators, votes.c.annotator_id == annotators.c.id)
             .join(images, votes.c.image_id == images.c.id)
             .outerjoin(classes, votes.c.class_id == classes.c.id)
         )
-        .where(votes.c.kind != "retract", votes.c.stale.is_(False), votes.c.id.not_in(undone))
+        .where(votes.c.kind != RETRACT)
         .order_by(votes.c.seq)
     )
     hidden = set(hidden_image_ids.tolist()) if hidden_image_ids is not None else set()
     with store.read() as conn:
+        undone = set(conn.execute(undone_query).scalars())
         rows = conn.execute(query).all()
-    out = [
-        {
+    out = []
+    for r, status in zip(rows, _status(rows, undone), strict=True):
+        if int(r.id) in hidden or (status != CURRENT and not history):
+            continue
+        row = {
             "annotator": r.name,
             "path": r.path,
             "label": format_class(r.class_name) if r.kind == "label" else r.kind,
@@ -270,9 +319,7 @@ def export_rows(store: Store, *, hidden_image_ids: np.ndarray | None = None) -> 
             "time": _format_time(r.created_at),
             "suggestion_shown": "true" if r.suggestion_shown else "false",
         }
-        for r in rows
-        if int(r.id) not in hidden
-    ]
+        out.append({**row, STATUS: status} if history else row)
     return VotesExport(out, [r["vote_id"] for r in out if not r["time"]])
 
 

@@ -8,15 +8,19 @@ Shapes: N = number of images returned, K = number of classes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import sqlalchemy as sa
 
+from labelaudit.core.codes import ImageStatus
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.schema import classes, images
 
-STATUS_CODES = {"ok": 0, "broken": 1, "missing": 2}
-STATUS_NAMES = {v: k for k, v in STATUS_CODES.items()}
+T = TypeVar("T")
+
+# the store keeps the name, the catalog the code
+STATUS_CODES = {status.label: status for status in ImageStatus}
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Catalog:
 
     image_ids: np.ndarray  # int64 (N,)
     labels: np.ndarray  # int64 (N,), class index, -1 when the image has no label
-    status: np.ndarray  # uint8 (N,), STATUS_CODES
+    status: np.ndarray  # uint8 (N,), ImageStatus
     dup_group: np.ndarray  # int64 (N,), exact-duplicate group id (same sha256), -1 when unique
     width: np.ndarray  # int32 (N,), 0 when unknown
     height: np.ndarray  # int32 (N,), 0 when unknown
@@ -50,12 +54,12 @@ class Catalog:
     @property
     def valid(self) -> np.ndarray:
         """bool (N,): images a scan or an export may use (decoded fine, labelled, on disk)."""
-        return (self.status == STATUS_CODES["ok"]) & (self.labels >= 0)
+        return (self.status == ImageStatus.OK) & (self.labels >= 0)
 
     def subset(self, mask_or_index: np.ndarray) -> Catalog:
         idx = np.flatnonzero(mask_or_index) if mask_or_index.dtype == bool else mask_or_index
 
-        def pick(seq: list | None) -> list | None:  # type: ignore[type-arg]
+        def pick(seq: list[T] | None) -> list[T] | None:
             return None if seq is None else [seq[i] for i in idx]
 
         return Catalog(
@@ -132,13 +136,14 @@ def duplicate_groups(shas: list[str | None], status: np.ndarray) -> np.ndarray:
     """int64 (N,): a group id shared by valid images with equal sha256; -1 for unique images."""
     first: dict[str, int] = {}
     counts: dict[str, int] = {}
+    ok = status == ImageStatus.OK  # one array comparison: an IntEnum per numpy scalar is slow
     for i, sha in enumerate(shas):
-        if sha is not None and status[i] == 0:
+        if sha is not None and ok[i]:
             counts[sha] = counts.get(sha, 0) + 1
             first.setdefault(sha, i)
     out = np.full(len(shas), -1, dtype=np.int64)
     group_of: dict[str, int] = {}
     for i, sha in enumerate(shas):
-        if sha is not None and status[i] == 0 and counts[sha] > 1:
+        if sha is not None and ok[i] and counts[sha] > 1:
             out[i] = group_of.setdefault(sha, len(group_of))
     return out

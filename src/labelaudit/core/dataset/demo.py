@@ -147,9 +147,3 @@ def _write_broken(images_dir: Path, n_broken: int, rng: np.random.Generator) -> 
             path.write_bytes(data[: len(data) // 2])
         else:
             path.write_text("this is not an image\n")
-
-
-def read_truth(path: Path) -> dict[str, tuple[str, str]]:
-    """``truth.csv`` as {path: (true_label, given_label)}."""
-    with open(path, newline="", encoding="utf-8") as fh:
-        return {r["path"]: (r["true_label"], r["given_label"]) for r in csv.DictReader(fh)}

@@ -9,6 +9,7 @@ import os
 import time
 from typing import Any
 
+from labelaudit.core.processes import pid_exists
 from labelaudit.core.store.auditlog import os_identity
 
 HEARTBEAT_INTERVAL_S = 20.0
@@ -35,20 +36,8 @@ def unfinished_state(stats_json: str, *, now: float | None = None) -> str:
     if not isinstance(pid, int):
         return "interrupted"  # made before imports recorded their process: never finished
     if host == os_identity()[1]:
-        return "running" if _pid_exists(pid) else "interrupted"
+        return "running" if pid_exists(pid) else "interrupted"
     beat = stats.get("heartbeat_at")
     now = time.time() if now is None else now
     fresh = isinstance(beat, int | float) and now - beat < HEARTBEAT_TIMEOUT_S
     return "running" if fresh else "interrupted"
-
-
-def _pid_exists(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: alive
-    return True

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labelaudit.core.codes import ImageStatus
 from labelaudit.core.issues_types import NEEDS_LEAD, NEEDS_VOTES, STALE
 
 # decision_source values written to the manifest.
@@ -139,8 +140,8 @@ def decide_final_labels(
     # No label at all, broken or missing files: never exported, whatever was decided.
     no_label = (final < 0) & (excluded == "")
     excluded[no_label] = OUT_NO_LABEL
-    excluded[status == 1] = OUT_BROKEN
-    excluded[status == 2] = OUT_MISSING
+    excluded[status == ImageStatus.BROKEN] = OUT_BROKEN
+    excluded[status == ImageStatus.MISSING] = OUT_MISSING
     out = excluded != ""
     final[out] = -1
     source[out] = ""
@@ -149,8 +150,8 @@ def decide_final_labels(
         final=final,
         source=source,
         excluded=excluded,
-        unresolved=unresolved & (status == 0),
-        in_review=in_review & (status == 0),
+        unresolved=unresolved & (status == ImageStatus.OK),
+        in_review=in_review & (status == ImageStatus.OK),
     )
 
 

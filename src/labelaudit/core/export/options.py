@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from labelaudit.core.consensus.methods import AUTO
 from labelaudit.core.errors import InputError
 
 UNREVIEWED_POLICIES = ("keep", "exclude-flagged", "auto-fix")
@@ -26,7 +27,7 @@ DEFAULT_SPLITS = (0.8, 0.1, 0.1)
 class ExportOptions:
     """Options of an export. ``splits`` holds 2 (train, val) or 3 (train, val, test) fractions."""
 
-    consensus: str = "majority"
+    consensus: str = AUTO
     unreviewed: str = "exclude-flagged"
     auto_fix_threshold: float = DEFAULT_AUTO_FIX_THRESHOLD
     dedupe: str = "keep-one"

@@ -24,7 +24,7 @@ from labelaudit.core.export.groups import (
 from labelaudit.core.export.names import FolderNames, class_folders, split_name
 from labelaudit.core.export.options import ExportOptions
 from labelaudit.core.export.rebalance import RETRAIN_BALANCING, class_weights, rebalance
-from labelaudit.core.export.review import ReviewContext, gather_review
+from labelaudit.core.export.review_facts import ReviewContext, gather_review
 from labelaudit.core.export.splits import (
     Deviation,
     assign_splits,

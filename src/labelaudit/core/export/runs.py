@@ -141,7 +141,7 @@ def _dead(run_id: str, data: dict[str, Any]) -> bool:
     try:
         import fcntl  # noqa: F401 - the lock taken proved it
     except ImportError:
-        from labelaudit.core.audit.scan_rows import pid_exists
+        from labelaudit.core.processes import pid_exists
 
         pid = int(data.get("pid", 0))
         return run_id not in _ACTIVE and not (pid and pid != os.getpid() and pid_exists(pid))

@@ -27,7 +27,7 @@ from labelaudit.core.interop.model import (
     parse_time,
     stable_id,
 )
-from labelaudit.core.interop.review import ReviewItem
+from labelaudit.core.interop.review_items import ReviewItem
 from labelaudit.core.paths import nfc
 
 FALLBACK_ANNOTATOR = "cvat"

@@ -29,7 +29,7 @@ from labelaudit.core.interop.model import (
     parse_time,
     stable_id,
 )
-from labelaudit.core.interop.review import ReviewItem
+from labelaudit.core.interop.review_items import ReviewItem
 
 FMT = "labelstudio"
 GIVEN_MODES = ("ground-truth", "first")

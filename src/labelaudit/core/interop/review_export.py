@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labelaudit.core.consensus.methods import AUTO
 from labelaudit.core.errors import InputError
 from labelaudit.core.export.indexfiles import choices_config, dumps
 from labelaudit.core.interop import cvat, labelstudio
-from labelaudit.core.interop.review import ReviewItem, review_items
+from labelaudit.core.interop.review_items import ReviewItem, review_items
 from labelaudit.core.paths import is_within
 from labelaudit.core.store.engine import Store
 
@@ -110,7 +111,7 @@ def export_review(
     *,
     image_root: Path,
     class_names: list[str],
-    method: str = "majority",
+    method: str = AUTO,
     force: bool = False,
 ) -> ReviewExport:
     """Write the review tasks (see the module docstring); nothing is left half-written."""

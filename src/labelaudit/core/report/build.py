@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from labelaudit import __version__
+from labelaudit.core.consensus.methods import AUTO
 from labelaudit.core.dataset.source import read_source
 from labelaudit.core.errors import InputError
 from labelaudit.core.report import gather, html, images, provenance, story, story_team, team
@@ -52,7 +53,7 @@ def check_output(path: Path) -> Path:
 
 
 def gather_facts(
-    project: ProjectLike, *, method: str = "majority", output: Path | None = None
+    project: ProjectLike, *, method: str = AUTO, output: Path | None = None
 ) -> ReportFacts:
     store = project.store
     scan = gather.scan_facts(store)
@@ -134,7 +135,7 @@ def write_atomically(path: Path, text: str) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def make_report(project: ProjectLike, output: Path, *, method: str = "majority") -> ReportResult:
+def make_report(project: ProjectLike, output: Path, *, method: str = AUTO) -> ReportResult:
     """Write the report of ``project`` to ``output`` (one self-contained HTML file)."""
     start = time.perf_counter()
     output = check_output(output)

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core.audit.findings import scan_report
-from labelaudit.core.audit.results import LIGHT, latest_scan_id, load_results
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
-from labelaudit.core.info import project_info
 from labelaudit.core.report.model import ExportFacts, ImageRef, ImportFacts, PairExamples, ScanFacts
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import LIGHT_ARRAYS, latest_scan_id, load_results
 from labelaudit.core.store.schema import exports, scans
+from labelaudit.core.views.findings import ScanReport, scan_report
+from labelaudit.core.views.project_info import project_info
 
 WORST_SHOWN = 40  # the issue asks for the worst 20-50 flagged images
 GROUPS_SHOWN = 10
@@ -76,7 +76,7 @@ def scan_facts(store: Store) -> ScanFacts | None:
             return None
         versions = conn.execute(sa.select(scans.c.versions).where(scans.c.id == scan_id)).scalar()
     report = scan_report(store)
-    results = load_results(store, scan_id, names=(*LIGHT, "near_dup_group"))
+    results = load_results(store, scan_id, names=(*LIGHT_ARRAYS, "near_dup_group"))
     assert results is not None
     images = _Images(load_catalog(store), results.class_names)
     ids, quality = results.image_ids, results.label_quality.astype(np.float64)
@@ -138,7 +138,7 @@ def _label_counts(labels: np.ndarray, names: list[str]) -> str:
 
 
 def _pair_examples(
-    report: dict[str, Any],
+    report: ScanReport,
     names: list[str],
     rows_of: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     ref: Callable[[int], ImageRef],

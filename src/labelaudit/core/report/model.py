@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labelaudit.core.views.findings import ScanReport
+
 
 @dataclass(frozen=True)
 class ImageRef:
@@ -47,7 +49,7 @@ class PairExamples:
 class ScanFacts:
     """The latest finished scan: ``findings.scan_report`` plus what the pictures need."""
 
-    report: dict[str, Any]  # scan_report(): headline, findings, summary, noise matrix, ...
+    report: ScanReport  # scan_report(): headline, findings, summary, noise matrix, ...
     versions: dict[str, Any]
     label_quality: list[float]  # every audited image
     flagged: list[bool]  # aligned with label_quality

@@ -24,7 +24,7 @@ SCAN_FLAGS = {  # scan config key -> flag, for the values a user sets
     "weights": "--weights",
 }
 EXPORT_DEFAULTS: dict[str, Any] = {
-    "consensus": "majority",
+    "consensus": "auto",
     "unreviewed": "exclude-flagged",
     "auto_fix_threshold": 0.7,
     "dedupe": "keep-one",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from labelaudit.core.consensus.methods import AUTO
 from labelaudit.core.consensus.outcome import build_review, review_agreement
 from labelaudit.core.consensus.states import Review
 from labelaudit.core.report.model import ImageRef, ReviewFacts
@@ -31,7 +32,7 @@ def progress(states: dict[str, int]) -> list[tuple[str, int]]:
     return [(name, sum(states.get(s, 0) for s in group)) for name, group in PROGRESS]
 
 
-def review_facts(store: Store, *, method: str = "majority") -> ReviewFacts:
+def review_facts(store: Store, *, method: str = AUTO) -> ReviewFacts:
     review = build_review(store, method=method)
     data = review.data
     votes = len(data.votes)

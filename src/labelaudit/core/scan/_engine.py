@@ -6,7 +6,7 @@ Imports torch at module level; ``cv.cross_validate`` imports this module lazily.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch  # noqa: TID253 (a lazily imported module)
@@ -20,17 +20,15 @@ from labelaudit.core.scan._torch_models import (
     read_state_dict,
 )
 from labelaudit.core.scan.decode import decode_images
+from labelaudit.core.scan.job import ScanJob
 from labelaudit.core.scan.mirror import decide_from_pixels
 from labelaudit.core.scan.models import MODELS, small_cnn_widths
-
-if TYPE_CHECKING:
-    from labelaudit.core.scan.cv import _Job
 
 
 class _Images:
     """Decodes on first use: a fully checkpointed scan without embeddings decodes nothing."""
 
-    def __init__(self, job: _Job, *, channels: int | None) -> None:
+    def __init__(self, job: ScanJob, *, channels: int | None) -> None:
         self.job = job
         self.channels = channels
         self._array: np.ndarray | None = None
@@ -52,7 +50,7 @@ class _Images:
         return self._array
 
 
-def make_plan(job: _Job, images: np.ndarray, *, pretrained: bool) -> _train.Plan:
+def make_plan(job: ScanJob, images: np.ndarray, *, pretrained: bool) -> _train.Plan:
     cfg = job.config
     assert cfg.batch_size is not None and cfg.image_size is not None
     if job.flip is None:  # not given: decided from the images (no decoding of its own)
@@ -75,7 +73,7 @@ def make_plan(job: _Job, images: np.ndarray, *, pretrained: bool) -> _train.Plan
     )
 
 
-def run_cnn(job: _Job) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+def run_cnn(job: ScanJob) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """A network trained per fold; embeddings from the pretrained body or a network fit on all."""
     cfg = job.config
     spec = MODELS[cfg.model]
@@ -120,7 +118,7 @@ def run_cnn(job: _Job) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
 
 
 def _run_fold(
-    job: _Job, new_model: Any, context: dict[str, Any], k: int, pred_probs: np.ndarray
+    job: ScanJob, new_model: Any, context: dict[str, Any], k: int, pred_probs: np.ndarray
 ) -> dict[str, Any]:
     """Fill fold ``k``'s rows of ``pred_probs``: from the checkpoint, or train and predict."""
     held = np.flatnonzero(job.fold == k)
@@ -132,7 +130,7 @@ def _run_fold(
     seed = _train.seed_for(job.config.seed, k)
     later = (job.config.folds - 1 - k) * len(train)  # images per epoch still to come
     model, fold_info = _train_one(
-        job, new_model, context, train, seed, f"fold {k + 1}", later_per_epoch=later
+        job, new_model, context, train, seed, "fold", fold=k + 1, later_per_epoch=later
     )
     logits = _train.predict_logits(model, context["data"], held, batch=_eval_batch(job))
     probs = _train.softmax(logits)
@@ -143,7 +141,7 @@ def _run_fold(
 
 
 def _train_one(
-    job: _Job,
+    job: ScanJob,
     new_model: Any,
     context: dict[str, Any],
     rows: np.ndarray,
@@ -151,9 +149,11 @@ def _train_one(
     label: str,
     *,
     epochs: int | None = None,
+    fold: int | None = None,
     later_per_epoch: int = 0,
 ) -> tuple[Any, dict[str, Any]]:
-    """Train a fresh network on ``rows``; report progress as step ``label`` (e.g. "fold 2/5").
+    """Train a fresh network on ``rows``; report progress as step ``label``, or "fold 2/5" with
+    the step's ``fold`` (1-based) and ``n_folds`` set for cross-validation fold ``fold``.
 
     Updates carry the epoch, images/s and ``eta_s`` for the whole scan: this step plus
     ``later_per_epoch`` images per epoch of the folds still to train (and the embedding model).
@@ -165,11 +165,12 @@ def _train_one(
     gen = torch.Generator(device=job.device).manual_seed(seed)  # draws where it trains
     per_epoch = _train.steps_per_epoch(len(rows), plan.batch_size) * min(plan.batch_size, len(rows))
     total = per_epoch * epochs
-    name = f"{label}/{cfg.folds}" if label.startswith("fold") else label
+    name = label if fold is None else f"fold {fold}/{cfg.folds}"
     started = time.monotonic()
-    with job.progress.step(name, total, unit="img") as state:
+    n_folds = None if fold is None else cfg.folds
+    with job.progress.step(name, total, unit="img", fold=fold, n_folds=n_folds) as state:
         later = later_per_epoch * epochs
-        if job.config.embed and not context["plan"].pretrained and label.startswith("fold"):
+        if job.config.embed and not context["plan"].pretrained and fold is not None:
             later += len(job.labels) * max(1, epochs // 2)
 
         def on_batch(n: int, epoch: int) -> None:
@@ -185,7 +186,7 @@ def _train_one(
 
 
 def _cnn_embeddings(
-    job: _Job, new_model: Any, context: dict[str, Any], *, pretrained: bool
+    job: ScanJob, new_model: Any, context: dict[str, Any], *, pretrained: bool
 ) -> np.ndarray | None:
     """ONE network for all images: the frozen pretrained body, or small-cnn fit on every image."""
     if not job.config.embed:
@@ -207,7 +208,7 @@ def _cnn_embeddings(
         )
 
 
-def run_probe(job: _Job) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+def run_probe(job: ScanJob) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """Frozen pretrained features once, then a logistic regression cross-validated on them."""
     from labelaudit.core.scan._probe import probe_folds
 
@@ -242,7 +243,7 @@ def run_probe(job: _Job) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]
     return pred_probs, (feats if cfg.embed else None), info
 
 
-def _advance(job: _Job) -> _train.OnBatch:
+def _advance(job: ScanJob) -> _train.OnBatch:
     """A batch callback that advances the current progress step (and polls for Cancel)."""
 
     def advance(n: int, epoch: int) -> None:
@@ -255,7 +256,7 @@ def _memory_format(plan: _train.Plan) -> Any:
     return torch.channels_last if plan.channels_last else torch.contiguous_format
 
 
-def _eval_batch(job: _Job) -> int:
+def _eval_batch(job: ScanJob) -> int:
     assert job.config.batch_size is not None
     return max(job.config.batch_size, 256 if job.device.type == "cpu" else 1024)
 

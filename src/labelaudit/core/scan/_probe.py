@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from labelaudit.core.scan.cv import _Job
+from labelaudit.core.scan.job import ScanJob
 
 
-def probe_folds(job: _Job, feats: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def probe_folds(job: ScanJob, feats: np.ndarray) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """float32 (N, K) out-of-sample probabilities from features (N, D); per-fold info."""
     cfg = job.config
     pred_probs = np.zeros((len(job.labels), job.n_classes), dtype=np.float32)
@@ -26,7 +25,7 @@ def probe_folds(job: _Job, feats: np.ndarray) -> tuple[np.ndarray, list[dict[str
             continue
         train = np.flatnonzero(job.fold != k)
         started = time.monotonic()
-        with job.progress.step(f"fold {k + 1}/{cfg.folds}", 1):
+        with job.progress.step(f"fold {k + 1}/{cfg.folds}", 1, fold=k + 1, n_folds=cfg.folds):
             probs = _fit_predict(feats[train], job.labels[train], feats[held], job.n_classes)
             job.progress.advance(1)
         pred_probs[held] = probs

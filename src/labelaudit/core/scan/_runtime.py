@@ -94,16 +94,5 @@ def session(*, device: str, threads: int) -> Iterator[Any]:
         torch.backends.cudnn.benchmark = old_benchmark
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):
-        return True
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in text or "can't allocate memory" in text
-    )
-
-
 def default_threads() -> int:
     return torch.get_num_threads() or os.cpu_count() or 1

@@ -17,13 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.core.errors import InputError
+from labelaudit.core.errors import InputError, is_out_of_memory, out_of_memory_message
 from labelaudit.core.progress import NullProgress, Progress
 from labelaudit.core.scan.api import CVResult, FoldCheckpoint, ScanConfig, ScanResourceError
 from labelaudit.core.scan.calibrate import calibrate_folds
 from labelaudit.core.scan.folds import assign_folds
+from labelaudit.core.scan.job import ScanJob
 from labelaudit.core.scan.mirror import given as flip_given
-from labelaudit.core.scan.mirror import resolve_flip  # noqa: F401 (run.py calls cv.resolve_flip)
 from labelaudit.core.scan.models import (
     AUTO_BACKBONES,
     BACKBONES,
@@ -233,14 +233,11 @@ def cross_validate(
     started = time.monotonic()
     try:
         with _runtime.session(device=config.device, threads=config.threads) as device:
-            job = _Job(paths, labels, fold, n_classes, config, device, progress, checkpoint)
+            job = ScanJob(paths, labels, fold, n_classes, config, device, progress, checkpoint)
             pred_probs, embeddings, info = run_probe(job) if config.linear_probe else run_cnn(job)
     except Exception as exc:
-        if _runtime.is_out_of_memory(exc):
-            raise ScanResourceError(
-                f"out of memory during the scan ({str(exc).splitlines()[0][:120]}): "
-                "use a smaller --batch-size or --image-size"
-            ) from exc
+        if is_out_of_memory(exc):
+            raise ScanResourceError(out_of_memory_message(exc)) from exc
         raise
     if config.calibrate:
         pred_probs, fits = calibrate_folds(pred_probs, labels, fold)
@@ -255,25 +252,6 @@ def cross_validate(
         total_s=round(time.monotonic() - started, 2),
     )
     return CVResult(pred_probs=pred_probs, fold=fold, embeddings=embeddings, info=info)
-
-
-@dataclasses.dataclass
-class _Job:
-    """One cross-validation run, as the engine sees it."""
-
-    paths: Sequence[Path]
-    labels: np.ndarray
-    fold: np.ndarray
-    n_classes: int
-    config: ScanConfig
-    device: Any
-    progress: Progress
-    checkpoint: FoldCheckpoint | None
-    flip: bool | None = None  # config.flip, or decided from the decoded images (scan.mirror)
-    flip_why: str | None = None
-
-    def __post_init__(self) -> None:
-        self.flip = self.config.flip
 
 
 def _check_labels(labels: np.ndarray, *, n: int, n_classes: int) -> np.ndarray:

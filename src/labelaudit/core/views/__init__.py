@@ -1,7 +1,9 @@
-"""The review grid's data in numpy: order, class groups, filters, layout, noise-matrix cells.
+"""Read models in numpy (no Qt): the review grid's data, the detail pane, scan read-outs.
 
 ``grid`` holds the array operations (no I/O), ``load`` reads a project into :class:`ReviewData`,
-``review`` adds each image's review state and the working person's votes.
+``review_state`` adds each image's review state and the working person's votes. ``staleness``,
+``issue_table`` (``labelaudit issues``) and ``findings`` (``labelaudit summary``, the report)
+read a stored scan.
 """
 
 from __future__ import annotations

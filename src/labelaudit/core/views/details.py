@@ -7,14 +7,15 @@ when they are small enough for the app's memory budget.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core.audit.results import owner
 from labelaudit.core.store.arrays import CHUNK_BYTES, get_array
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import owner
 from labelaudit.core.store.schema import arrays, images
 
 EMBEDDINGS_MAX_BYTES = 128 * 1024 * 1024
@@ -32,6 +33,13 @@ _FACT_COLUMNS = (
     "sha256",
     "split",
 )
+
+
+def image_sha256(store: Store, image_ids: Sequence[int]) -> dict[int, str | None]:
+    """The stored sha256 of these images (the thumbnail cache's key), by image id."""
+    with store.read() as conn:
+        query = sa.select(images.c.id, images.c.sha256).where(images.c.id.in_(image_ids))
+        return {int(i): sha for i, sha in conn.execute(query).all()}
 
 
 def image_facts(store: Store, image_id: int) -> dict[str, Any] | None:

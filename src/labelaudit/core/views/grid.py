@@ -2,7 +2,7 @@
 
 Everything the app shows about "all images" is computed here on arrays aligned by row ``i`` of
 :class:`ReviewData` (image-id order), so that sorting and filtering 1,000,000 images takes
-milliseconds and the Qt side only resets a model over an index array (DESIGN.md section 3).
+milliseconds and the Qt side only resets a model over an index array (architecture.md §7).
 
 Vocabulary: N images, K classes, M images in the current view, S slots of the grid layout.
 A *bucket* is a class index, with bucket K holding images that have no label.
@@ -11,12 +11,14 @@ A *bucket* is a class index, with bucket K holding images that have no label.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from labelaudit.core.issues_types import ISSUE_BITS, STATES
+from labelaudit.core.codes import ISSUE_BITS, ImageStatus, Issue
+from labelaudit.core.consensus.rules import reveals
+from labelaudit.core.issues_types import STATES
 
 if TYPE_CHECKING:
     from labelaudit.core.consensus.states import Review
@@ -27,7 +29,7 @@ DROP_VOTE = -2
 UNSURE_VOTE = -3
 
 # Issue filter "broken" comes from the image status, not from a scan.
-BROKEN_BIT = 128
+BROKEN_BIT = int(Issue.BROKEN_BADGE)  # a plain int: tested per tile while painting
 ISSUE_FILTERS = {**ISSUE_BITS, "broken": BROKEN_BIT}
 STATE_CODE = {name: code for code, name in enumerate(STATES)}
 
@@ -60,7 +62,7 @@ class ReviewData:
 
     image_ids: np.ndarray  # int64 (N,)
     labels: np.ndarray  # int64 (N,), -1: no label
-    status: np.ndarray  # uint8 (N,), catalog STATUS_CODES (0 ok, 1 broken, 2 missing)
+    status: np.ndarray  # uint8 (N,), ImageStatus (core/codes.py)
     class_names: list[str]  # (K,)
     path_blob: str  # every relative path, joined by PATH_SEP, in row order
     path_starts: np.ndarray  # int64 (N + 1,), offsets of each path in path_blob
@@ -146,9 +148,6 @@ class Filters:
     suggested: int | None = None  # class index
     search: str = ""
 
-    def with_changes(self, **changes: object) -> Filters:
-        return replace(self, **changes)  # type: ignore[arg-type]
-
     @classmethod
     def for_cell(cls, given: int, suggested: int, *, flagged_only: bool) -> Filters:
         """Exactly the images counted in one noise-matrix cell."""
@@ -165,18 +164,16 @@ class GridView:
     def __len__(self) -> int:
         return int(self.rows.shape[0])
 
-    def bucket_of(self, view_index: int) -> int:
-        return int(np.searchsorted(self.class_offsets, view_index, side="right") - 1)
-
 
 def shown_states(data: ReviewData, *, blind: bool, is_lead: bool) -> np.ndarray:
     """uint8 (N,): SHOWN codes for the person working. In blind mode an annotator learns nothing
-    about other people's votes on an image before voting on it (leads see everything)."""
+    about other people's votes on an image before voting on it (leads see everything): the one
+    rule, ``core/consensus/rules.py`` ``reveals``."""
     state = data.state
     voted = data.my_vote != NO_VOTE
     out = np.zeros(data.n, dtype=np.uint8)
     code = STATE_CODE
-    reveal = voted | is_lead | (not blind)
+    reveal = reveals(voted, blind=blind, is_lead=is_lead)
     out[state == code["needs_votes"]] = SHOWN["needs my vote"]
     out[(state == code["needs_votes"]) & voted] = SHOWN["voted"]
     for name in ("agreed", "needs_lead"):
@@ -318,7 +315,7 @@ def next_in_view(view: GridView, wanted: np.ndarray, start: int, *, step: int = 
 def most_confident(data: ReviewData, cls: int, *, k: int = 8, exclude: int = -1) -> np.ndarray:
     """int64: up to ``k`` rows of class ``cls`` that the model is surest belong to it (before
     any scan: the first members)."""
-    members = (data.labels == cls) & (data.status == 0)
+    members = (data.labels == cls) & (data.status == ImageStatus.OK)
     if data.scan_id is not None:
         members &= data.suggested == cls
     if 0 <= exclude < data.n:
@@ -346,7 +343,7 @@ def typical_rows(
     """
     if embeddings is None or current < 0 or data.scan_row[current] < 0:
         return most_confident(data, cls, k=k, exclude=current)
-    members = (data.labels == cls) & (data.suggested == cls) & (data.status == 0)
+    members = (data.labels == cls) & (data.suggested == cls) & (data.status == ImageStatus.OK)
     members &= data.scan_row >= 0
     members[current] = False
     rows = np.flatnonzero(members)

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit.core import settings as settings_mod
-from labelaudit.core.audit.results import LIGHT, ScanResults, load_results
-from labelaudit.core.issues_types import ISSUE_BITS
+from labelaudit.core.codes import ISSUE_BITS, ImageStatus
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import LIGHT_ARRAYS, ScanResults, load_results
 from labelaudit.core.store.schema import classes, images
 from labelaudit.core.views.grid import BROKEN_BIT, NO_VOTE, PATH_SEP, ReviewData
-from labelaudit.core.views.review import apply_review
+from labelaudit.core.views.review_state import apply_review
 
 _IMAGE_ROWS = (
     "SELECT id, COALESCE(class_id, -1), "
@@ -57,13 +57,13 @@ def load_review_data(store: Store, *, annotator_id: int | None = None) -> Review
         suggested=np.full(n, -1, dtype=np.int64),
         suggested_prob=np.full(n, np.nan, dtype=np.float32),
         label_quality=np.full(n, np.nan, dtype=np.float32),
-        issue_flags=np.where(raw["status"] == 1, BROKEN_BIT, 0).astype(np.uint8),
+        issue_flags=np.where(raw["status"] == ImageStatus.BROKEN, BROKEN_BIT, 0).astype(np.uint8),
         flagged=np.zeros(n, dtype=bool),
         state=np.zeros(n, dtype=np.uint8),
         my_vote=np.full(n, NO_VOTE, dtype=np.int64),
         scan_row=np.full(n, -1, dtype=np.int64),
     )
-    apply_scan(data, load_results(store, names=LIGHT), review_issue_types=review_issue_types)
+    apply_scan(data, load_results(store, names=LIGHT_ARRAYS), review_issue_types=review_issue_types)
     data.review = apply_review(data, store, annotator_id=annotator_id)
     return data
 

@@ -7,9 +7,6 @@ app, which never blocks the window for more than about a second (``stop_for_exit
 
 from __future__ import annotations
 
-import re
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import (
@@ -27,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from labelaudit.core.progress import ProgressEvent
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.workers.scan_process import ScanProcess, scan_command
 
 MODELS = ("auto", "small-cnn", "resnet18", "mobilenet_v3_small")
-FOLD_STEP = re.compile(r"fold (\d+)/(\d+)")
 # The mirroring choice and the scan options it adds ("auto": colour photos yes, glyphs no).
 FLIP_CHOICES = {"auto (from the images)": [], "on": ["--flip"], "off": ["--no-flip"]}
 EXIT_GRACE_MS = 800  # SIGINT, then this long for a clean stop, then a kill (quitting the app)
@@ -56,7 +53,7 @@ class ScanDialog(QDialog):
         super().__init__(parent)
         self.session = session
         self.process = ScanProcess(self)
-        self._step_name = ""
+        self._step: ProgressEvent = {"event": "start", "step": ""}
         self._exiting = False
         self._build_ui()
         self._connect()
@@ -103,15 +100,15 @@ class ScanDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.cancel_button)
-        for widget in (self.bar, self.status, self.log):
-            layout.addWidget(widget)
+        for shown in (self.bar, self.status, self.log):
+            layout.addWidget(shown)
         layout.addLayout(buttons)
         self.resize(520, 520)
 
     def _connect(self) -> None:
         self.start_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self._cancel_or_close)
-        self.process.event.connect(self._on_event)
+        self.process.progress_event.connect(self._on_event)
         self.process.finished.connect(self._on_finished)
 
     def options(self) -> list[str]:
@@ -146,13 +143,13 @@ class ScanDialog(QDialog):
         else:
             self.close()
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
+    def _on_event(self, event: ProgressEvent) -> None:
+        kind = event["event"]
         if kind == "start":
             # The bar shows the whole scan: a new step does not reset it.
-            self._step_name = str(event.get("step", ""))
-            self._set_overall(overall_fraction(self._step_name, 0, event.get("total")))
-            self.status.setText(self._step_name)
+            self._step = event
+            self._set_overall(overall_fraction({**event, "done": 0}))
+            self.status.setText(event.get("step", ""))
         elif kind == "update":
             self._show_update(event)
         elif kind == "message":
@@ -163,14 +160,13 @@ class ScanDialog(QDialog):
                 f"scan #{event.get('scan_id')} done: {event.get('label_issues')} labels flagged"
             )
 
-    def _show_update(self, event: dict[str, Any]) -> None:
+    def _show_update(self, event: ProgressEvent) -> None:
         """The engine's ``eta_s`` already covers the whole scan (folds still to come included):
         it is shown as sent."""
         done, total = event.get("done") or 0, event.get("total")
-        step = str(event.get("step", self._step_name))
-        self._set_overall(overall_fraction(step, done, total))
-        parts = [step]
-        if total and not FOLD_STEP.match(step):
+        self._set_overall(overall_fraction(event))
+        parts = [event.get("step", self._step.get("step", ""))]
+        if total and "fold" not in event:
             parts.append(f"{100 * done / total:.0f}%")
         if event.get("epoch"):
             parts.append(f"epoch {event['epoch']}/{event.get('epochs', '?')}")
@@ -213,13 +209,13 @@ class ScanDialog(QDialog):
             self.process.wait(200)
 
 
-def overall_fraction(step: str, done: float, total: float | None) -> float | None:
-    """How far the whole scan is, from a "fold F/N" step: (F - 1 + done / total) / N; None for
-    other steps (decoding, embeddings), which leave the bar where it is."""
-    match = FOLD_STEP.match(step)
-    if match is None:
+def overall_fraction(event: ProgressEvent) -> float | None:
+    """How far the whole scan is, from an event of fold F of N: (F - 1 + done / total) / N; None
+    for other steps (decoding, embeddings), which leave the bar where it is."""
+    fold, folds = event.get("fold"), event.get("n_folds")
+    if fold is None or folds is None:
         return None
-    fold, folds = int(match.group(1)), int(match.group(2))
+    done, total = event.get("done") or 0, event.get("total")
     within = min(max(done / total, 0.0), 1.0) if total else 0.0
     return (fold - 1 + within) / max(folds, 1)
 

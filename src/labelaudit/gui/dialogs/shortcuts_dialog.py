@@ -41,7 +41,7 @@ def sheet_sections(actions: Actions) -> list[tuple[str, list[tuple[str, str]]]]:
 
     return [
         ("Deciding", rows([a.keep, a.drop, a.unsure]) + digits + rows([a.pick_class, a.note])),
-        ("Leads", rows([a.add_review])),
+        ("Leads", rows([a.accept, a.add_review])),
         ("Moving", rows([a.next, a.previous, a.next_needing]) + list(GRID_KEYS)),
         ("Undo", rows([a.undo, a.redo])),
         ("View", rows([a.zoom_in, a.zoom_out, a.refresh, a.shortcuts])),

@@ -24,6 +24,7 @@ from labelaudit.core.views import (
     SlotLayout,
     slot_layout,
 )
+from labelaudit.core.views.lead_queue import VoteSplit, lead_reason, voters
 from labelaudit.gui.legend import describe_tile
 
 TILE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -49,6 +50,9 @@ class GridModel(QAbstractTableModel):
         self.stats: ClassStats | None = None
         # The project's show_suggestion setting off: suggestions stay hidden until I voted.
         self.hide_suggestions = False
+        # Vote splits (blind rule applied in the core) and who is looking, for the tooltips.
+        self.split: VoteSplit | None = None
+        self.viewer_id: int | None = None
 
     # -- content --------------------------------------------------------------------------------
     def set_content(
@@ -98,15 +102,14 @@ class GridModel(QAbstractTableModel):
     def slot_of_view_index(self, view_index: int) -> int:
         return int(self.layout_ref.slot_of[view_index])
 
-    def view_index_of_slot(self, slot: int) -> int:
-        """View index of an image slot, else -1."""
-        if 0 <= slot < len(self.layout_ref) and self.layout_ref.kind[slot] == SLOT_IMAGE:
-            return int(self.layout_ref.ref[slot])
-        return -1
-
     def suggestion_visible(self, row: int) -> bool:
         data = self.data_ref
         return data is not None and (not self.hide_suggestions or data.my_vote[row] != NO_VOTE)
+
+    def split_text(self, row: int) -> str:
+        """The tile's vote split ("2–1"), "" where hidden by blind review or without votes."""
+        split = self.split
+        return split.text(row) if split is not None and row < split.visible.shape[0] else ""
 
     def header_slot(self, bucket: int) -> int:
         return int(self.layout_ref.header_slot[bucket])
@@ -143,7 +146,17 @@ class GridModel(QAbstractTableModel):
         badges = describe_tile(
             self.data_ref, row, shown=shown, suggestion_visible=self.suggestion_visible(row)
         )
-        return "\n".join([self.data_ref.path(row), *badges])
+        return "\n".join([self.data_ref.path(row), *badges, *self._vote_lines(row)])
+
+    def _vote_lines(self, row: int) -> list[str]:
+        """The split with who voted what and, for an image waiting for the lead, why."""
+        data, text = self.data_ref, self.split_text(row)
+        if data is None or not text:
+            return []
+        cast = voters(data, row, viewer_id=self.viewer_id) or []
+        lines = [f"votes {text}: " + ", ".join(f"{who} {what}" for who, what in cast)]
+        reason = lead_reason(data, row)
+        return [*lines, f"needs the lead: {reason}"] if reason else lines
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

@@ -28,7 +28,7 @@ class NoiseMatrix(QWidget):
         self.names: list[str] = []
         self.setMouseTracking(True)
         self.setMinimumSize(200, 200)
-        self.setAccessibleName("noise matrix")
+        self.setAccessibleName("given × predicted counts")
 
     def set_matrix(self, counts: np.ndarray, names: list[str]) -> None:
         self.counts, self.names = counts, names

@@ -11,7 +11,15 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -164,7 +172,11 @@ class ThumbGrid(QTableView):
         tiles = (model.tile(s) for s in slots)
         return [t.row for t in tiles if t.kind == SLOT_IMAGE]
 
-    def currentChanged(self, current: QModelIndex, previous: QModelIndex) -> None:
+    def currentChanged(
+        self,
+        current: QModelIndex | QPersistentModelIndex,
+        previous: QModelIndex | QPersistentModelIndex,
+    ) -> None:
         super().currentChanged(current, previous)
         if current.isValid():
             tile = self.grid_model.tile(self.grid_model.slot(current))

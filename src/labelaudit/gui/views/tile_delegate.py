@@ -1,19 +1,19 @@
 """Paints one slot of the grid: an image tile, a slice of a class header, or nothing.
 
 It reads one role (``TILE_ROLE``) per paint and everything else from the model's arrays and the
-thumbnail loader's pixmap cache, so a repaint costs no item-data traffic (DESIGN.md section 3).
+thumbnail loader's pixmap cache, so a repaint costs no item-data traffic (architecture.md §7).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from labelaudit.core.views import BROKEN_BIT, DROP_VOTE, NO_VOTE, SLOT_HEADER, SLOT_IMAGE
 from labelaudit.gui.legend import ISSUE_MARKS
 from labelaudit.gui.models.grid_model import TILE_ROLE, GridModel, Tile, bucket_name
-from labelaudit.gui.style import FLAG_COLOR, STATE_LOOK, SUGGEST_COLOR, class_color
+from labelaudit.gui.style import FLAG_COLOR, SPLIT_COLOR, STATE_LOOK, SUGGEST_COLOR, class_color
 from labelaudit.gui.workers.thumbs import ThumbLoader
 
 PAD = 4
@@ -59,7 +59,9 @@ class TileDelegate(QStyledItemDelegate):
         self.header_font.setPointSizeF(self.header_font.pointSizeF() * 1.5)
         self.header_font.setBold(True)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex):
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
         return cell_size(self.tile_size)
 
     def paint(
@@ -87,9 +89,9 @@ class TileDelegate(QStyledItemDelegate):
     ) -> None:
         data = model.data_ref
         assert data is not None
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        state = option.state  # type: ignore[attr-defined]
-        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        rect: QRect = option.rect
+        state = option.state
+        palette: QPalette = option.palette
         row = tile.row
         if state & QStyle.StateFlag.State_Selected:
             painter.fillRect(rect.adjusted(1, 1, -1, -1), palette.highlight())
@@ -120,7 +122,9 @@ class TileDelegate(QStyledItemDelegate):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(rect).adjusted(1, 1, -1, -1))
 
-    def _paint_thumb(self, painter: QPainter, rect: QRect, image_id: int, palette: QPalette):
+    def _paint_thumb(
+        self, painter: QPainter, rect: QRect, image_id: int, palette: QPalette
+    ) -> None:
         pixmap = self.loader.pixmap(image_id)
         if pixmap is None:
             painter.fillRect(rect, palette.alternateBase())
@@ -156,7 +160,9 @@ class TileDelegate(QStyledItemDelegate):
         painter.setPen(QColor("white"))
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, mark)
 
-    def _pill(self, painter: QPainter, corner, text: str, color: QColor, *, top: bool = False):
+    def _pill(
+        self, painter: QPainter, corner: QPoint, text: str, color: QColor, *, top: bool = False
+    ) -> None:
         metrics = painter.fontMetrics()
         width = min(metrics.horizontalAdvance(text) + 8, self.tile_size)
         height = metrics.height() + 2
@@ -169,14 +175,28 @@ class TileDelegate(QStyledItemDelegate):
         elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width - 6)
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, elided)
 
-    def _paint_caption(self, painter, rect: QRect, model: GridModel, row: int, palette, state):
+    def _paint_caption(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        model: GridModel,
+        row: int,
+        palette: QPalette,
+        state: QStyle.StateFlag,
+    ) -> None:
         data = model.data_ref
         assert data is not None
         caption = QRect(rect.x() + PAD, rect.bottom() - CAPTION - PAD + 2, self.tile_size, CAPTION)
+        split = model.split_text(row)
+        if split:  # right of the caption, below the image: it never covers what is reviewed
+            caption.setRight(caption.right() - self._paint_split(painter, caption, split) - 3)
         suggested, label = int(data.suggested[row]), int(data.labels[row])
         if suggested >= 0 and suggested != label and model.suggestion_visible(row):
             painter.setPen(SUGGEST_COLOR)
             text = f"→ {data.class_names[suggested]}"
+        elif split and suggested >= 0 and model.suggestion_visible(row):
+            painter.setPen(palette.color(QPalette.ColorRole.Text))
+            text = f"✓ {data.class_names[suggested]}"  # the model agrees with the given label
         else:
             selected = state & QStyle.StateFlag.State_Selected
             role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
@@ -187,6 +207,19 @@ class TileDelegate(QStyledItemDelegate):
         )
         painter.drawText(caption, Qt.AlignmentFlag.AlignCenter, elided)
 
+    def _paint_split(self, painter: QPainter, caption: QRect, text: str) -> int:
+        """The vote split ("2–1") as a pill at the caption's right end; returns its width."""
+        metrics = painter.fontMetrics()
+        width = min(metrics.horizontalAdvance(text) + 8, caption.width() // 2)
+        pill = QRect(caption.right() - width + 1, caption.y() + 1, width, caption.height() - 2)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(SPLIT_COLOR)
+        painter.drawRoundedRect(pill, 4, 4)
+        painter.setPen(QColor("white"))
+        elided = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width - 4)
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, elided)
+        return width
+
     # -- class headers --------------------------------------------------------------------------
     def _paint_header(
         self, painter: QPainter, option: QStyleOptionViewItem, model: GridModel, tile: Tile
@@ -194,8 +227,8 @@ class TileDelegate(QStyledItemDelegate):
         """Each header slot paints its own slice of one ribbon spanning the whole grid row."""
         data, stats = model.data_ref, model.stats
         assert data is not None
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        rect: QRect = option.rect
+        palette: QPalette = option.palette
         bucket = tile.row
         row_x = rect.x() - tile.column * rect.width()
         ribbon = QRect(row_x, rect.y() + 6, rect.width() * model.columns, rect.height() - 10)

@@ -2,8 +2,9 @@
 per-annotator agreement with the consensus and quality score, and the pairwise Cohen's kappa
 matrix (``consensus.agreement``).
 
-Everyone sees this panel, blind mode included: it shows aggregates over many images only, never
-who voted what on an image, which is what blind mode hides.
+Everyone sees this panel; in blind mode every figure is computed over the images whose votes the
+viewer may see (``core/consensus/rules.py``: ``visible_to_person``), so the per-class counts of an
+annotator who has not voted never move with other people's votes.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import numpy as np
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from labelaudit.core.consensus.outcome import review_agreement
+from labelaudit.core.consensus.rules import visible_to_person
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.widgets.lazy_panel import RefreshWhenShown
 
@@ -47,7 +50,14 @@ class AgreementPanel(RefreshWhenShown, QScrollArea):
         if review is None or len(review.data.votes) == 0:
             self.text.setText("No votes yet: agreement appears once people have voted.")
             return
-        matrix, report = review_agreement(review)
+        visible = visible_to_person(review, self.session.annotator)
+        if not visible[np.unique(review.data.image_index(review.data.votes.image_ids)[0])].any():
+            self.text.setText(
+                "No votes you may see yet: blind review shows other people's votes "
+                "on an image once you have voted on it."
+            )
+            return
+        matrix, report = review_agreement(review, visible=visible)
         counts = matrix.counts()
         class_votes = {
             name: (int(counts[:, c].sum()), int((counts[:, c] > 0).sum()))

@@ -11,19 +11,22 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
+from labelaudit.core.codes import issue_names
 from labelaudit.core.errors import LabelauditError
-from labelaudit.core.issues_types import issue_names
 from labelaudit.core.paths import disk_path
 from labelaudit.core.views import (
     BROKEN_BIT,
     DROP_VOTE,
     NO_VOTE,
+    STATE_CODE,
     image_facts,
     scan_array_row,
     scan_embeddings,
     top_classes,
     typical_rows,
 )
+from labelaudit.core.views.lead_queue import accept_confidence
+from labelaudit.gui.decision_commands import accept_list
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.style import STATE_LOOK
 from labelaudit.gui.widgets.image_view import ImageView
@@ -66,9 +69,9 @@ class DetailPane(QWidget):
         self.issues = QLabel()
         self.vote_state = QLabel()  # one line per vote: the lead settles from it
         self.facts = QLabel()
-        for label in (self.given, self.suggested, self.issues, self.vote_state, self.facts):
-            label.setWordWrap(True)  # wrap, never clip
-            label.setMinimumWidth(1)  # a wrapped label would otherwise ask for its full text
+        for text in (self.given, self.suggested, self.issues, self.vote_state, self.facts):
+            text.setWordWrap(True)  # wrap, never clip
+            text.setMinimumWidth(1)  # a wrapped label would otherwise ask for its full text
         for label, widget in (
             ("Given", self.given),
             ("Suggested", self.suggested),
@@ -174,8 +177,10 @@ class DetailPane(QWidget):
         data = self.session.data
         assert data is not None
         shown = int(self.session.shown[row]) if row < self.session.shown.shape[0] else 0
-        lines = [STATE_LOOK[shown][2] if shown in STATE_LOOK else "not in review"]
-        lines += review_progress(self.session, row)
+        # The state in words, or more precisely why it waits ("needs the lead — tie").
+        progress = review_progress(self.session, row)
+        lines = progress or [STATE_LOOK[shown][2] if shown in STATE_LOOK else "not in review"]
+        lines += proposal_lines(self.session, row)
         mine = int(data.my_vote[row])
         if mine != NO_VOTE:
             lines.append(f"my vote: {_vote_name(data.class_names, mine)}")
@@ -285,17 +290,38 @@ def review_progress(session: ReviewSession, row: int) -> list[str]:
     review = data.review if data is not None else None
     if data is None or review is None or len(review.image_ids) == 0:
         return []
+    hidden = session.split is not None and not session.split.visible[row]
     pos, found = review.data.image_index(data.image_ids[row : row + 1])
     if not found[0]:
         return []
     state, at = str(review.state[pos[0]]), int(pos[0])
-    if state == "needs_lead":
+    if state == "needs_lead" and not hidden:  # blind review: the reason tells of the votes
         reason = str(review.lead_reason[at])
         return [f"needs the lead — {reason}" if reason else "needs the lead"]
     if state == "needs_votes":
         required = int(session.settings.get("votes_required", 2))  # type: ignore[call-overload]
         return [f"needs votes: {int(review.result.n_votes[at])} of {required}"]
     return []
+
+
+def proposal_lines(session: ReviewSession, row: int) -> list[str]:
+    """The vote split ("split 2–1", blind-checked in the core) and, for a lead on an image
+    waiting for the lead, what Accept (A) would decide and how sure the evidence is."""
+    data, split = session.data, session.split
+    if data is None or split is None or row >= split.visible.shape[0]:
+        return []
+    text = split.text(row)
+    lines = [f"split {text}"] if text else []
+    if not session.is_lead or data.state[row] != STATE_CODE["needs_lead"]:
+        return lines
+    picks = accept_list(data, [row])
+    if not picks:
+        return [*lines, "A: nothing to accept (no consensus, no model's pick)"]
+    _, decision, origin = picks[0]
+    sure = float(accept_confidence(data)[row])
+    shown = "<1%" if sure < 0.005 else percent(sure)  # never "0%": an estimate, not a verdict
+    likely = "" if np.isnan(sure) else f", {shown} likely right"
+    return [*lines, f"A accepts: {decision} ({origin}{likely})"]
 
 
 def _vote_name(class_names: list[str], vote: int) -> str:

@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
 
 from labelaudit.core.views import ISSUE_FILTERS, SHOWN_STATES, Filters
 
-ANY = "any"
-
 
 class FilterBar(QWidget):
     filters_changed = Signal(object)  # Filters
@@ -73,12 +71,11 @@ class FilterBar(QWidget):
             widget.setToolTip(tip)
             widget.setAccessibleName(tip)
         # Two rows of controls: at 1000 px wide no combo box is cut short.
-        for column, widget in enumerate((self.flagged, self.issue, self.state, self.clear_button)):
-            layout.addWidget(widget, 0, column)
-        for column, widget in enumerate(
-            (self.count_label, self.given, self.suggested, self.search)
-        ):
-            layout.addWidget(widget, 1, column)
+        first: tuple[QWidget, ...] = (self.flagged, self.issue, self.state, self.clear_button)
+        second: tuple[QWidget, ...] = (self.count_label, self.given, self.suggested, self.search)
+        for row, cells in enumerate((first, second)):
+            for column, cell in enumerate(cells):
+                layout.addWidget(cell, row, column)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(150)
         self.set_classes([])

@@ -7,7 +7,6 @@ flagged counts come from the project's arrays, so the panel is useful before any
 from __future__ import annotations
 
 import html
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -22,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labelaudit.core.audit.results import load_results
 from labelaudit.core.errors import LabelauditError
+from labelaudit.core.scan_summary import AuditSummary, ClassIssues
+from labelaudit.core.store.scan_results import load_results
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.views.bar_chart import BarChart
 from labelaudit.gui.widgets.lazy_panel import RefreshWhenShown
@@ -104,7 +104,7 @@ class SummaryPanel(RefreshWhenShown, QScrollArea):
         if data.scan_id == self._scan_shown:
             return
         self._scan_shown = data.scan_id
-        summary: dict[str, Any] = {}
+        summary: AuditSummary | None = None
         joint = None
         if data.scan_id is not None:
             try:
@@ -119,7 +119,7 @@ class SummaryPanel(RefreshWhenShown, QScrollArea):
         self._show_joint(joint, data.scan_class_names)
         self._show_sizes_note(summary, rows)
 
-    def _show_health(self, summary: dict[str, Any], flagged: int, n: int) -> None:
+    def _show_health(self, summary: AuditSummary | None, flagged: int, n: int) -> None:
         if not summary:
             self.health.setText(f"No finished scan yet. {n:,} images. Run a scan (Scan menu).")
             return
@@ -136,8 +136,8 @@ class SummaryPanel(RefreshWhenShown, QScrollArea):
             parts.append(f"about {int(issues['estimated']):,} labels estimated wrong")
         self.health.setText("; ".join(parts) + ".")
 
-    def _show_noise(self, summary: dict[str, Any]) -> None:
-        by_class = summary.get("label_issues", {}).get("by_class", {})
+    def _show_noise(self, summary: AuditSummary | None) -> None:
+        by_class = _by_class(summary)
         if not by_class:
             self.noise.setText("—")
             return
@@ -149,8 +149,8 @@ class SummaryPanel(RefreshWhenShown, QScrollArea):
         ]
         self.noise.setText("<br>".join(lines))
 
-    def _show_overlaps(self, summary: dict[str, Any]) -> None:
-        pairs = summary.get("overlapping_classes") or []
+    def _show_overlaps(self, summary: AuditSummary | None) -> None:
+        pairs = (summary.get("overlapping_classes") if summary else None) or []
         if not pairs:
             self.overlaps.setText("none found" if summary else "—")
             return
@@ -176,13 +176,16 @@ class SummaryPanel(RefreshWhenShown, QScrollArea):
                 self.joint.setItem(g, s, QTableWidgetItem(f"{int(joint[g, s])}"))
         _fit_to_contents(self.joint)
 
-    def _show_sizes_note(self, summary: dict[str, Any], rows: list[tuple[str, int, int]]) -> None:
+    def _show_sizes_note(
+        self, summary: AuditSummary | None, rows: list[tuple[str, int, int]]
+    ) -> None:
         """Footnote where the chart (every imported image) and the scan's per-class figures
         (only images the scan could read) disagree, so the two lists do not look wrong."""
-        by_class = summary.get("label_issues", {}).get("by_class", {})
+        by_class = _by_class(summary)
         differ = []
         for name, count, _flagged in rows:
-            scan_images = int(by_class.get(name, {}).get("images", count))
+            stats = by_class.get(name)
+            scan_images = count if stats is None else int(stats.get("images", count))
             if scan_images != count:
                 differ.append(f"{html.escape(name)} ({count} here, {scan_images} in the scan)")
         self.sizes_note.setVisible(bool(differ))
@@ -192,3 +195,9 @@ class SummaryPanel(RefreshWhenShown, QScrollArea):
             + "; ".join(differ)
             + ".</small>"
         )
+
+
+def _by_class(summary: AuditSummary | None) -> dict[str, ClassIssues]:
+    """The summary's per-class rows; none for no scan (or a summary stored without them)."""
+    issues = summary.get("label_issues") if summary else None
+    return (issues.get("by_class") if issues else None) or {}

@@ -96,6 +96,8 @@ class VoteBar(QWidget):
         moves.addStretch(1)
         layout.addLayout(moves)
         lead_row = QHBoxLayout()  # lead-only actions: hidden from annotators
+        self.accept_button = self._button(a.accept)
+        lead_row.addWidget(self.accept_button)
         lead_row.addWidget(self.add_button)
         lead_row.addStretch(1)
         layout.addLayout(lead_row)

@@ -55,7 +55,8 @@ def _save_cached(image: QImage, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".jpg")
     os.close(fd)
     try:
-        if image.save(tmp, "JPG", THUMB_QUALITY):
+        # PySide6's stub wants bytes for the format, which the binding itself refuses
+        if image.save(tmp, "JPG", THUMB_QUALITY):  # type: ignore[call-overload]
             os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)

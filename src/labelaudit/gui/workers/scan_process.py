@@ -11,9 +11,11 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from PySide6.QtCore import QByteArray, QObject, QProcess, QTimer, Signal
+
+from labelaudit.core.progress import ProgressEvent
 
 KILL_AFTER_MS = 10_000
 
@@ -27,7 +29,9 @@ def scan_command(project: Path, options: list[str], *, db_url: str | None = None
 
 
 class ScanProcess(QObject):
-    event = Signal(dict)  # one parsed JSON line (start, update, end, message, done, error)
+    # one ProgressEvent (start, update, end, message, done, error); not named ``event``, which
+    # would hide QObject.event, the method Qt calls to deliver events to this object
+    progress_event = Signal(dict)
     finished = Signal(int, str)  # exit code, the error message ("" on success)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -74,14 +78,15 @@ class ScanProcess(QObject):
 
     def _handle_line(self, line: bytes) -> None:
         try:
-            event: dict[str, Any] = json.loads(line.decode("utf-8", "replace"))
+            parsed = json.loads(line.decode("utf-8", "replace"))
         except ValueError:
             return  # not a progress line
-        if not isinstance(event, dict):
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("event"), str):
             return
-        if event.get("event") == "error":
+        event = cast(ProgressEvent, parsed)
+        if event["event"] == "error":
             self._error = str(event.get("message", "the scan failed"))
-        self.event.emit(event)
+        self.progress_event.emit(event)
 
     def _on_stderr(self) -> None:
         text = bytes(QByteArray(self.process.readAllStandardError()).data()).decode(

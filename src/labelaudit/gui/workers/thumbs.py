@@ -3,22 +3,21 @@
 Visible tiles are requested first, then a screen's worth around them. Each request bumps a
 generation: queued jobs are dropped (``QThreadPool.clear``) and running ones stop between
 images, so tiles scrolled past cost nothing. Results go into a deque that a 16 ms timer drains on
-the GUI thread, turning them into pixmaps and announcing one batch per tick (DESIGN.md section 3).
+the GUI thread, turning them into pixmaps and announcing one batch per tick (architecture.md §7).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import sqlalchemy as sa
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from labelaudit.core.paths import disk_path
 from labelaudit.core.store.engine import Store
-from labelaudit.core.store.schema import images
+from labelaudit.core.views.details import image_sha256
 from labelaudit.gui.workers.images import thumb_qimage
 
 JOB_SIZE = 4  # images per job: small enough to cancel quickly, big enough to share one query
@@ -42,9 +41,7 @@ class ThumbSource:
         self.thumb_dir = thumb_dir
 
     def sha256_of(self, image_ids: Sequence[int]) -> dict[int, str | None]:
-        with self.store.read() as conn:
-            query = sa.select(images.c.id, images.c.sha256).where(images.c.id.in_(image_ids))
-            return dict(conn.execute(query).all())
+        return image_sha256(self.store, image_ids)
 
 
 class _ThumbJob(QRunnable):
@@ -135,14 +132,6 @@ class ThumbLoader(QObject):
             self._side = side
             self.set_source(self._source)
 
-    def forget(self, image_ids: Iterable[int]) -> None:
-        """Reload these tiles next time (their file changed)."""
-        for image_id in image_ids:
-            pixmap = self._cache.pop(image_id, None)
-            if pixmap is not None:
-                self._cache_bytes -= _bytes(pixmap)
-            self._failed.pop(image_id, None)
-
     # -- queries (GUI thread) -------------------------------------------------------------------
     def pixmap(self, image_id: int) -> QPixmap | None:
         pixmap = self._cache.get(image_id)
@@ -161,7 +150,9 @@ class ThumbLoader(QObject):
         return bool(self._in_flight) or bool(self._results)
 
     # -- requests -------------------------------------------------------------------------------
-    def request(self, visible: Sequence[tuple[int, str]], prefetch: Sequence[tuple[int, str]]):
+    def request(
+        self, visible: Sequence[tuple[int, str]], prefetch: Sequence[tuple[int, str]]
+    ) -> None:
         """Load ``visible`` (image id, relative path) first, then ``prefetch``; anything asked
         for earlier and not started yet is dropped."""
         if self._source is None:
@@ -184,10 +175,6 @@ class ThumbLoader(QObject):
         self._current.value += 1
         self._pool.clear()
         self._in_flight.clear()
-
-    def wait_idle(self, msecs: int = 5000) -> bool:
-        """Block until the workers finish (shutdown and tests)."""
-        return bool(self._pool.waitForDone(msecs))
 
     def shutdown(self) -> None:
         self.cancel_all()

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from labelaudit.core.audit.stale import scan_staleness
+from labelaudit.core.consensus.vote_counts import count_votes
 from labelaudit.core.dataset.importer import duplicate_counts
 from labelaudit.core.dataset.liveness import unfinished_state
 from labelaudit.core.dataset.problems import LABEL_PROBLEMS, REASONS
@@ -19,8 +19,8 @@ from labelaudit.core.store.schema import (
     import_problems,
     imports,
     scans,
-    votes,
 )
+from labelaudit.core.views.staleness import scan_staleness
 
 
 def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any]:
@@ -61,17 +61,18 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
             }
             for r in conn.execute(sa.select(scans).order_by(scans.c.id))
         ]
-        vote_rows = conn.execute(
-            sa.select(annotators.c.name, annotators.c.role, sa.func.count(votes.c.seq))
-            .select_from(
-                annotators.outerjoin(
-                    votes, (votes.c.annotator_id == annotators.c.id) & (votes.c.kind != "retract")
-                )
-            )
-            .group_by(annotators.c.name, annotators.c.role)
-            .order_by(annotators.c.name)
-        )
-        annotator_list = [{"name": n, "role": r, "votes": c} for n, r, c in vote_rows]
+        counted = count_votes(conn)  # current votes, as agreement, votes export and the app
+        roles = dict(conn.execute(sa.select(annotators.c.name, annotators.c.role)).all())
+        annotator_list = [
+            {
+                "name": name,
+                "role": roles[name],
+                "votes": n,
+                "unsure": counted.abstaining[name],
+                "vote_records": counted.records[name],
+            }
+            for name, n in counted.current.items()
+        ]
         duplicate_list = duplicate_groups(conn)
         missing_paths = list(
             conn.execute(
@@ -96,7 +97,9 @@ def project_info(store: Store, *, max_paths: int | None = None) -> dict[str, Any
         "unfinished_imports": unfinished,
         "scans": scan_rows,
         "annotators": annotator_list,
-        "votes": sum(a["votes"] for a in annotator_list),
+        "votes": counted.total_current,
+        "votes_unsure": counted.total_abstaining,
+        "vote_records": counted.total_records,
     }
 
 

@@ -22,13 +22,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from labelaudit import __version__
-from labelaudit.core.audit.results import owner
 from labelaudit.core.dataset.catalog import Catalog
 from labelaudit.core.errors import InputError
+from labelaudit.core.processes import pid_exists
 from labelaudit.core.scan.api import ScanConfig
 from labelaudit.core.store.arrays import array_names, get_array, put_array
 from labelaudit.core.store.auditlog import os_identity
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import owner
 from labelaudit.core.store.schema import arrays, scans
 
 HEARTBEAT_INTERVAL_S = 5.0
@@ -50,17 +51,6 @@ def library_versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             found[name] = None
     return found
-
-
-def pid_exists(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (one we may not signal counts)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def is_alive(row: Any, *, now: float | None = None) -> bool:

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core import issues_types as it
-from labelaudit.core.audit.results import load_results
 from labelaudit.core.consensus.decisions import CLASS_PREFIX, DROP, UNSURE
+from labelaudit.core.consensus.methods import AUTO
 from labelaudit.core.consensus.outcome import build_review
 from labelaudit.core.consensus.states import Review
 from labelaudit.core.consensus.votes_csv import export_rows
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import load_results
 
 WANTED_STATES = (it.NEEDS_VOTES, it.NEEDS_LEAD, it.STALE)
 
@@ -86,7 +87,7 @@ def _suggested_prob(store: Store, review: Review) -> np.ndarray:
     return np.array([where.get(int(i), math.nan) for i in ids], dtype=np.float64)
 
 
-def review_items(store: Store, *, method: str = "majority") -> list[ReviewItem]:
+def review_items(store: Store, *, method: str = AUTO) -> list[ReviewItem]:
     """The images in review and not settled, lowest label quality first."""
     review = build_review(store, method=method, with_paths=True)
     data = review.data

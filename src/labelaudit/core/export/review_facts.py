@@ -14,13 +14,15 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core.audit.results import load_results
 from labelaudit.core.consensus.decisions import LABEL
 from labelaudit.core.consensus.outcome import build_review, outcomes_from
 from labelaudit.core.consensus.states import Review
 from labelaudit.core.consensus.tables import KIND_CODES, KIND_NAMES
+from labelaudit.core.consensus.votes_csv import export_rows
+from labelaudit.core.export.decision_path import DecisionPath, decision_path
 from labelaudit.core.export.labels import ReviewFacts
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import load_results
 from labelaudit.core.store.schema import decisions, review_requests, scans
 
 SCAN_EXTRAS = ("image_ids", "suggested_prob", "near_dup_group")
@@ -39,6 +41,8 @@ class ReviewContext:
     scan: dict[str, Any] | None  # id, kind, config, versions, class names, time
     settings: dict[str, Any]
     who: dict[int, str] = field(default_factory=dict)  # catalog row -> who decided, and why
+    path: DecisionPath | None = None  # votes.csv and decisions.csv (decision_path.py)
+    lead_notes: dict[int, str] = field(default_factory=dict)  # catalog row -> lead's note
 
 
 def align(ids: np.ndarray, source_ids: np.ndarray, values: np.ndarray, fill: Any) -> np.ndarray:
@@ -90,7 +94,16 @@ def gather_review(store: Store, image_ids: np.ndarray, *, method: str) -> Review
         scan=_scan_info(store, data.scan_id),
         settings=dict(data.settings),
         who=_who_decided(store, review, image_ids),
+        path=decision_path(review, image_ids, export_rows(store).rows),
+        lead_notes=_notes_by_row(store, review, image_ids),
     )
+
+
+def _notes_by_row(store: Store, review: Review, image_ids: np.ndarray) -> dict[int, str]:
+    """Catalog row -> the note of its current lead decision ("accepted consensus", ...)."""
+    decided = review.image_ids[review.lead_ids >= 0]
+    notes = _lead_notes(store, decided)
+    return {r: notes[int(i)] for r, i in enumerate(image_ids) if int(i) in notes}
 
 
 def _facts_on(image_ids: np.ndarray, ids: np.ndarray, facts: ReviewFacts) -> ReviewFacts:

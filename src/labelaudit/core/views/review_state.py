@@ -1,9 +1,10 @@
 """Review state for the grid: each image's state and the working person's current vote.
 
 The states come from ``consensus.states.compute_review`` (the same rules as the CLI's queue and
-the export), run with the majority method (the app never imports cleanlab) over only the images in
-review: flagged, requested, voted on or decided. At 1,000,000 images that subset is small, while
-every other image is simply ``unflagged`` (or ``broken``).
+the export), run with the project's default method (CROWDLAB with a scan: cleanlab is imported
+once two votes meet on an image) over only the images in review: flagged, requested, voted on or
+decided. At 1,000,000 images that subset is small, while every other image is simply
+``unflagged`` (or ``broken``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from labelaudit.core import settings as settings_mod
+from labelaudit.core.codes import ImageStatus
 from labelaudit.core.consensus.annotators import Annotator
+from labelaudit.core.consensus.outcome import model_probs
 from labelaudit.core.consensus.review import ReviewData as ConsensusInput
 from labelaudit.core.consensus.states import Review, compute_review
 from labelaudit.core.consensus.tables import (
@@ -34,9 +37,10 @@ from labelaudit.core.views.grid import DROP_VOTE, NO_VOTE, STATE_CODE, UNSURE_VO
 def apply_review(data: ReviewData, store: Store, *, annotator_id: int | None) -> Review:
     """Fill ``state`` and ``my_vote`` in place; returns the consensus review of the subset."""
     source = _consensus_input(store, data)
-    review = compute_review(source, method="majority")
+    # the project's default method and evidence, as the CLI and the export (rules.py)
+    review = compute_review(source, method=None, pred_probs=model_probs(store, source, None))
     data.state[:] = STATE_CODE["unflagged"]
-    data.state[data.status != 0] = STATE_CODE["broken"]
+    data.state[data.status != ImageStatus.OK] = STATE_CODE["broken"]
     rows = data.row_of(source.catalog.image_ids)
     for name, code in STATE_CODE.items():
         data.state[rows[review.state == name]] = code

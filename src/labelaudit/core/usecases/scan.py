@@ -14,18 +14,16 @@ results are then written together in one transaction, so bad input stores nothin
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from labelaudit.core.audit import inputs, scan_rows
-from labelaudit.core.audit import labels as label_checks
+from labelaudit.core.audit import inputs
+from labelaudit.core.audit import label_issues as label_checks
 from labelaudit.core.audit.analyze import (
     BATCH_ABOVE_MB,
     AuditOptions,
@@ -33,16 +31,43 @@ from labelaudit.core.audit.analyze import (
     audit_predictions,
 )
 from labelaudit.core.audit.image_quality import ImageProperties
-from labelaudit.core.audit.results import save_arrays, save_class_arrays
+from labelaudit.core.audit.label_issues import FILTER_METHODS, QUALITY_METHODS
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
-from labelaudit.core.errors import Cancelled, InputError, LabelauditError, StoreError
+from labelaudit.core.errors import (
+    Cancelled,
+    InputError,
+    LabelauditError,
+    StoreError,
+    describe,
+    is_out_of_memory,
+    out_of_memory_message,
+)
 from labelaudit.core.paths import disk_path
 from labelaudit.core.progress import NullProgress, Progress
 from labelaudit.core.scan.api import ScanConfig
+from labelaudit.core.scan.cv import resolve_config
 from labelaudit.core.scan.folds import check_folds_fit
-from labelaudit.core.store.auditlog import log_action
+from labelaudit.core.scan.mirror import resolve_flip
+from labelaudit.core.scan_summary import AuditSummary, ScanInfo
 from labelaudit.core.store.engine import Store
-from labelaudit.core.store.schema import scans
+from labelaudit.core.usecases import scan_rows
+from labelaudit.core.usecases.scan_publish import (
+    json_safe,
+    publish_results,
+    record_calibration,
+    timed_write,
+)
+
+# The scan's public surface; the option lists are re-exported for the CLI's argparse choices.
+__all__ = [
+    "BATCH_ABOVE_MB",
+    "FILTER_METHODS",
+    "QUALITY_METHODS",
+    "ScanOutcome",
+    "ScanRequest",
+    "run_scan",
+    "scan_catalog",
+]
 
 
 @dataclass(frozen=True)
@@ -75,10 +100,10 @@ class ScanRequest:
 class ScanOutcome:
     scan_id: int
     kind: str  # cv | pred_probs
-    summary: dict[str, Any]
+    summary: AuditSummary
     timings: dict[str, float]
     resumed_folds: int = 0  # folds reused from an interrupted run
-    info: dict[str, Any] = field(default_factory=dict)  # the engine's CVResult.info
+    info: ScanInfo = field(default_factory=lambda: ScanInfo())  # the engine's CVResult.info
 
 
 def run_scan(
@@ -92,8 +117,8 @@ def run_scan(
         try:
             outcome = _byo_scan(store, image_root, catalog, request, options, progress)
         except Exception as exc:
-            if _is_oom(exc):  # validated input is stored in one transaction: nothing was written
-                raise _out_of_memory(exc) from None
+            if is_out_of_memory(exc):  # validated input is stored in one transaction: no write
+                raise InputError(out_of_memory_message(exc)) from None
             raise
     else:
         outcome = _cv_scan(store, image_root, catalog, request, options, progress)
@@ -162,7 +187,7 @@ def _byo_scan(
         publish_results(conn, scan_id, result, timings, fold=no_fold)
         return scan_id
 
-    scan_id = _timed_write(store, publish, timings)
+    scan_id = timed_write(store, publish, timings)
     return ScanOutcome(scan_id, "pred_probs", result.summary, timings)
 
 
@@ -193,46 +218,6 @@ def _audit(
     return result
 
 
-def publish_results(
-    conn: Connection,
-    scan_id: int,
-    result: AuditResult,
-    timings: dict[str, float],
-    *,
-    fold: np.ndarray | None,
-    summary_extra: dict[str, Any] | None = None,
-) -> None:
-    """Every array, the summary and status ``done``: called inside the publishing transaction."""
-    arrays = dict(result.arrays)
-    if fold is not None:
-        arrays["fold"] = fold.astype(np.int8)
-    scan_rows.drop_fold_arrays(conn, scan_id)
-    save_arrays(conn, scan_id, arrays)
-    save_class_arrays(conn, scan_id, result.class_arrays)
-    summary = {**result.summary, **(summary_extra or {})}
-    conn.execute(
-        sa.update(scans)
-        .where(scans.c.id == scan_id)
-        .values(
-            status="done",
-            finished_at=time.time(),
-            heartbeat_at=time.time(),
-            summary=json.dumps(summary, sort_keys=True, default=str, ensure_ascii=False),
-            timings=json.dumps({k: round(v, 3) for k, v in timings.items()}, sort_keys=True),
-            error=None,
-        )
-    )
-    issues = result.summary["label_issues"]["flagged"]
-    log_action(conn, "scan", target=f"scan:{scan_id}", details={"label_issues": issues})
-
-
-def _timed_write(store: Store, fn: Any, timings: dict[str, float]) -> int:
-    started = time.perf_counter()
-    scan_id = int(store.write(fn))
-    timings["store_s"] = time.perf_counter() - started
-    return scan_id
-
-
 def _cv_scan(
     store: Store,
     image_root: Path,
@@ -242,7 +227,6 @@ def _cv_scan(
     progress: Progress,
 ) -> ScanOutcome:
     assert catalog.paths is not None
-    engine = _engine()
     with store.read() as conn:
         scan_rows.check_not_running(conn)
     embeddings = _user_embeddings(request, catalog)
@@ -251,8 +235,8 @@ def _cv_scan(
         wanted = dataclasses.replace(wanted, embed=False)
     paths = [disk_path(image_root, p) for p in catalog.paths]
     # decided before the scan row exists: it is part of the config a resume must match
-    wanted, flip_why = engine.resolve_flip(wanted, paths, workers=wanted.workers)
-    resolved, why = engine.resolve_config(
+    wanted, flip_why = resolve_flip(wanted, paths, workers=wanted.workers)
+    resolved, why = resolve_config(
         wanted, n_classes=len(catalog.class_names), n_images=len(catalog)
     )
     # before the scan row exists: a bad --folds stores nothing
@@ -315,22 +299,10 @@ def _run_cv_recorded(job: _CvJob, progress: Progress) -> ScanOutcome:
             "'labelaudit scan' again to resume"
         ) from None
     except BaseException as exc:
-        scan_rows.mark_ended(job.store, job.scan_id, status="failed", error=_describe(exc))
-        if _is_oom(exc) and not isinstance(exc, LabelauditError):
-            raise _out_of_memory(exc) from None
+        scan_rows.mark_ended(job.store, job.scan_id, status="failed", error=describe(exc))
+        if is_out_of_memory(exc) and not isinstance(exc, LabelauditError):
+            raise InputError(out_of_memory_message(exc)) from None
         raise
-
-
-def _engine() -> Any:
-    try:
-        from labelaudit.core.scan import cv
-    except ImportError as exc:
-        raise InputError(
-            f"scans need torch and torchvision ({exc}); install them with "
-            "pip install 'labelaudit[scan]', or audit your own model's predictions with "
-            "--pred-probs FILE"
-        ) from None
-    return cv
 
 
 @dataclass(frozen=True)
@@ -364,49 +336,17 @@ def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
     pred_probs = np.asarray(cv.pred_probs, dtype=np.float32)
     features = job.embeddings if job.embeddings is not None else cv.embeddings
     result = _audit(job.catalog, pred_probs, features, job.options, progress, timings)
-    extra = {"model": _json_safe(cv.info), "resumed_folds": job.resumed}
+    model = cast(ScanInfo, json_safe(cv.info))
+    extra = {"model": model, "resumed_folds": job.resumed}
 
     def publish(conn: Connection) -> int:
         if not scan_rows.still_ours(conn, job.scan_id):
             raise StoreError(f"scan #{job.scan_id} was taken over by another process; not saved")
         publish_results(conn, job.scan_id, result, timings, fold=cv.fold, summary_extra=extra)
-        _record_calibration(conn, job, cv.info.get("calibration"))
+        record_calibration(conn, job.scan_id, job.stored_config, cv.info.get("calibration"))
         return job.scan_id
 
-    _timed_write(job.store, publish, timings)
-    summary = {**result.summary, **extra}
-    info = {**cv.info, "flip_why": job.stored_config.get("flip_why")}
+    timed_write(job.store, publish, timings)
+    summary: AuditSummary = {**result.summary, "model": model, "resumed_folds": job.resumed}
+    info = cast(ScanInfo, {**cv.info, "flip_why": job.stored_config.get("flip_why")})
     return ScanOutcome(job.scan_id, "cv", summary, timings, job.resumed, info)
-
-
-def _record_calibration(conn: Connection, job: _CvJob, fits: list[dict[str, float]] | None) -> None:
-    """The temperatures that tempered the stored pred_probs (None: raw softmax, --no-calibrate)."""
-    calibration = None
-    if fits:
-        temperatures = [f["temperature"] for f in fits]
-        calibration = {
-            "method": "noise-aware temperature per fold, fit on the other folds",
-            "mean_temperature": round(float(np.mean(temperatures)), 4),
-            "folds": fits,
-        }
-    scan_rows.set_config(conn, job.scan_id, {**job.stored_config, "calibration": calibration})
-
-
-def _json_safe(info: dict[str, Any]) -> dict[str, Any]:
-    return dict(json.loads(json.dumps(info, default=str)))
-
-
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__
-
-
-def _out_of_memory(exc: BaseException) -> InputError:
-    return InputError(
-        f"the scan ran out of memory ({_describe(exc)}); try a smaller --batch-size or "
-        "--image-size, or close other programs"
-    )
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]

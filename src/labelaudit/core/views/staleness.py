@@ -1,4 +1,4 @@
-"""Is a finished scan still about this project? (DESIGN.md 5: stored arrays never shift silently.)
+"""Is a finished scan still about this project? (architecture.md §3: arrays never shift silently.)
 
 A scan is stale when the project's valid images, its classes, or the given labels of the scanned
 images differ from what the scan saw. Its results stay readable, aligned by image id, but a new
@@ -12,10 +12,10 @@ import json
 import numpy as np
 import sqlalchemy as sa
 
-from labelaudit.core.audit.results import owner
 from labelaudit.core.dataset.catalog import Catalog, load_catalog
 from labelaudit.core.store.arrays import get_array
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import owner
 from labelaudit.core.store.schema import scans
 
 

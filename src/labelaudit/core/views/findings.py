@@ -9,14 +9,20 @@ duplicates, outliers.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
-from labelaudit.core.audit.results import CLASS_LEVEL, ScanResults, latest_scan_id, load_results
-from labelaudit.core.audit.stale import scan_staleness
 from labelaudit.core.errors import InputError
+from labelaudit.core.scan_summary import AuditSummary
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import (
+    CLASS_LEVEL,
+    ScanResults,
+    latest_scan_id,
+    load_results,
+)
+from labelaudit.core.views.staleness import scan_staleness
 
 MAX_CLASSES_NAMED = 5
 SEVERE_IMBALANCE = 10.0
@@ -39,7 +45,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _model_finding(summary: dict[str, Any], kind: str) -> Finding:
+def _model_finding(summary: AuditSummary, kind: str) -> Finding:
     model = summary.get("model") or {}
     name = model.get("model") or ("your model" if kind == "pred_probs" else "the model")
     accuracy = summary["accuracy"]
@@ -62,7 +68,7 @@ def _model_finding(summary: dict[str, Any], kind: str) -> Finding:
     )
 
 
-def _label_finding(summary: dict[str, Any]) -> Finding:
+def _label_finding(summary: AuditSummary) -> Finding:
     issues = summary["label_issues"]
     n = summary["n_images"]
     worst = sorted(
@@ -97,7 +103,7 @@ def _label_finding(summary: dict[str, Any]) -> Finding:
     )
 
 
-def _overlap_finding(summary: dict[str, Any]) -> Finding | None:
+def _overlap_finding(summary: AuditSummary) -> Finding | None:
     pairs = summary.get("overlapping_classes") or []
     if not pairs:
         return None
@@ -116,7 +122,7 @@ def _overlap_finding(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def _imbalance_finding(summary: dict[str, Any]) -> Finding:
+def _imbalance_finding(summary: AuditSummary) -> Finding:
     info = summary["imbalance"]
     ratio = info["ratio"]
     big, small = info["largest"], info["smallest"]
@@ -139,7 +145,7 @@ def _imbalance_finding(summary: dict[str, Any]) -> Finding:
     return Finding("imbalance", "info", text, "The classes are reasonably balanced.")
 
 
-def _small_class_finding(summary: dict[str, Any]) -> Finding | None:
+def _small_class_finding(summary: AuditSummary) -> Finding | None:
     small = summary.get("small_classes") or []
     if not small:
         return None
@@ -154,7 +160,7 @@ def _small_class_finding(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def _duplicate_findings(summary: dict[str, Any]) -> list[Finding]:
+def _duplicate_findings(summary: AuditSummary) -> list[Finding]:
     found: list[Finding] = []
     exact = summary["duplicates"]["exact"]
     if exact["groups"]:
@@ -192,7 +198,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _outlier_finding(summary: dict[str, Any]) -> Finding | None:
+def _outlier_finding(summary: AuditSummary) -> Finding | None:
     outliers = summary.get("outliers")
     if not outliers or not outliers["flagged"]:
         return None
@@ -205,7 +211,7 @@ def _outlier_finding(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def _image_quality_finding(summary: dict[str, Any]) -> Finding | None:
+def _image_quality_finding(summary: AuditSummary) -> Finding | None:
     quality = summary.get("image_quality")
     if not quality:
         return None
@@ -218,7 +224,13 @@ def _image_quality_finding(summary: dict[str, Any]) -> Finding | None:
             "overexposed, blurry and odd-size images.",
         )
     words = {"dark": "dark", "light": "overexposed", "blurry": "blurry", "odd_size": "odd-size"}
-    counts = {name: quality[name] for name in words if quality[name]}
+    measured = {
+        "dark": quality["dark"],
+        "light": quality["light"],
+        "blurry": quality["blurry"],
+        "odd_size": quality["odd_size"],
+    }
+    counts = {name: n for name, n in measured.items() if n}
     if not counts:
         return None
     listed = ", ".join(
@@ -236,7 +248,7 @@ def _image_quality_finding(summary: dict[str, Any]) -> Finding | None:
     )
 
 
-def findings(summary: dict[str, Any], *, kind: str = "cv") -> list[Finding]:
+def findings(summary: AuditSummary, *, kind: str = "cv") -> list[Finding]:
     """Every finding of one scan's summary, most important first."""
     listed = [
         _model_finding(summary, kind),
@@ -288,7 +300,8 @@ def noise_matrix(results: ScanResults) -> dict[str, Any] | None:
 def class_noise(results: ScanResults) -> list[dict[str, Any]]:
     """Per class (index order), cleanlab's label noise P(likely != k | given k), its inverse
     P(given != k | likely k) when the joint is stored, and the estimated wrong labels."""
-    by_class = results.summary.get("label_issues", {}).get("by_class", {})
+    issues = results.summary.get("label_issues")
+    by_class = {} if issues is None else issues["by_class"]
     joint = results.arrays.get("joint")
     inverse = None
     if joint is not None:
@@ -298,20 +311,35 @@ def class_noise(results: ScanResults) -> list[dict[str, Any]]:
         )
     rows = []
     for k, name in enumerate(results.class_names):
-        stats = by_class.get(name, {})
+        stats = by_class.get(name)
         rows.append(
             {
                 "class": name,
-                "images": stats.get("images"),
-                "label_noise": stats.get("label_noise"),
+                "images": None if stats is None else stats.get("images"),
+                "label_noise": None if stats is None else stats.get("label_noise"),
                 "inverse_label_noise": None if inverse is None else round(float(inverse[k]), 4),
-                "estimated_issues": stats.get("estimated_issues"),
+                "estimated_issues": None if stats is None else stats.get("estimated_issues"),
             }
         )
     return rows
 
 
-def scan_report(store: Store) -> dict[str, Any]:
+class ScanReport(TypedDict):
+    """The latest scan as ``labelaudit summary --json`` prints it and the HTML report reads it."""
+
+    noise_matrix: dict[str, Any] | None
+    class_noise: list[dict[str, Any]]
+    scan_id: int
+    kind: str  # cv | pred_probs
+    created_at: float
+    config: dict[str, Any]
+    stale: list[str]  # why the scan no longer matches the labels, if it does not
+    summary: AuditSummary
+    headline: str
+    findings: list[dict[str, str]]
+
+
+def scan_report(store: Store) -> ScanReport:
     """The latest finished scan: its summary, findings in plain words, and staleness."""
     with store.read() as conn:
         scan_id = latest_scan_id(conn)

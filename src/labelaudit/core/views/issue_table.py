@@ -1,10 +1,10 @@
 """The per-image table behind ``labelaudit issues``: one row per scanned image.
 
-Order ``quality`` (default): flagged images first (DESIGN.md 5: a label issue, or an issue type the
-project reviews), then by ascending label quality, ties by image id. Order ``path``: the documented
-row order of ``--pred-probs`` .npy files (valid images sorted by path). Without ``all_images`` only
-images with some issue type (label, near_duplicate, outlier, dark, light, blurry,
-odd_size) are listed.
+Order ``quality`` (default): flagged images first (architecture.md §5: a label issue, or an issue
+type the project reviews), then by ascending label quality, ties by image id. Order ``path``: the
+documented row order of ``--pred-probs`` .npy files (valid images sorted by path). Without
+``all_images`` only images with some issue type (label, near_duplicate, outlier, dark, light,
+blurry, odd_size) are listed.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from labelaudit.core import issues_types
 from labelaudit.core.audit import inputs
-from labelaudit.core.audit.results import LIGHT, ScanResults, load_results
-from labelaudit.core.audit.stale import scan_staleness
+from labelaudit.core.codes import ISSUE_BITS, Issue, issue_names
 from labelaudit.core.dataset.catalog import load_catalog
 from labelaudit.core.errors import InputError
 from labelaudit.core.settings import read_all as read_settings
 from labelaudit.core.store.engine import Store
+from labelaudit.core.store.scan_results import LIGHT_ARRAYS, ScanResults, load_results
+from labelaudit.core.views.staleness import scan_staleness
 
 COLUMNS = (
     "path",
@@ -69,7 +69,7 @@ class IssueTable:
                 float(v["suggested_prob"][i]),
                 float(v["label_quality"][i]),
                 bool(v["is_label_issue"][i]),
-                ";".join(issues_types.issue_names(int(v["issue_flags"][i]))),
+                ";".join(issue_names(int(v["issue_flags"][i]))),
                 bool(v["flagged"][i]),
                 bool(v["excluded"][i]),
                 int(v["near_dup_group"][i]),
@@ -79,12 +79,12 @@ class IssueTable:
 
 
 def review_bits(review_types: list[str]) -> int:
-    return sum(issues_types.ISSUE_BITS[name] for name in review_types)
+    return sum(ISSUE_BITS[name] for name in review_types)
 
 
 def flagged_mask(issue_flags: np.ndarray, review_types: list[str]) -> np.ndarray:
-    """bool (N,): flagged per DESIGN.md 5 (a label issue, or a reviewed issue type)."""
-    bits = review_bits(review_types) | issues_types.LABEL
+    """bool (N,): flagged per architecture.md §5 (a label issue, or a reviewed issue type)."""
+    bits = review_bits(review_types) | Issue.LABEL
     return (issue_flags & bits) != 0
 
 
@@ -92,7 +92,7 @@ def issue_table(store: Store, *, all_images: bool = False, order: str = "quality
     if order not in ORDERS:
         raise InputError(f"unknown order {order!r}; choose {' or '.join(ORDERS)}")
     extra = ("excluded", "near_dup_group", "outlier_score")
-    results = load_results(store, names=LIGHT + extra)
+    results = load_results(store, names=LIGHT_ARRAYS + extra)
     if results is None:
         if all_images and order == "path":
             return _row_order_only(store)

@@ -14,7 +14,7 @@ suggested          int64 (N,)      most likely class (argmax of pred_probs)
 suggested_prob     float32 (N,)    its probability
 label_quality      float32 (N,)    cleanlab label-quality score (low = likely wrong)
 is_label_issue     bool (N,)       cleanlab's find_label_issues verdict
-issue_flags        uint8 (N,)      bits of ``issues_types.ISSUE_BITS``
+issue_flags        uint8 (N,)      ``codes.Issue`` bits
 outlier_score      float32 (N,)    optional; low = atypical
 near_dup_group     int64 (N,)      optional; -1 = none
 embeddings         float32 (N, D)  optional; from one network for all images
@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from labelaudit.core.scan_summary import AuditSummary
 from labelaudit.core.store.arrays import get_array, put_array
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.schema import scans
@@ -59,7 +60,7 @@ REQUIRED = (
 OPTIONAL = ("fold", "outlier_score", "near_dup_group", "embeddings", "excluded")
 CLASS_LEVEL = ("confident_joint", "joint")
 # What the app needs to open a project fast (no N x K or N x D arrays).
-LIGHT = (
+LIGHT_ARRAYS = (
     "image_ids",
     "labels",
     "suggested",
@@ -79,7 +80,7 @@ class ScanResults:
     scan_id: int
     class_names: list[str]
     config: dict[str, Any]
-    summary: dict[str, Any]
+    summary: AuditSummary  # {} for a scan that did not finish
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     kind: str = "cv"
     created_at: float = 0.0
@@ -126,7 +127,7 @@ def load_results(
 ) -> ScanResults | None:
     """A finished scan's results (the latest when ``scan_id`` is None), or None if there is none.
 
-    ``names`` limits which arrays are read (``LIGHT`` for the app); default: all stored.
+    ``names`` limits which arrays are read (``LIGHT_ARRAYS`` for the app); default: all stored.
     """
     with store.read() as conn:
         sid = scan_id if scan_id is not None else latest_scan_id(conn)
@@ -145,7 +146,7 @@ def load_results(
         scan_id=int(sid),
         class_names=json.loads(row["class_names"]),
         config=json.loads(row["config"]),
-        summary=json.loads(row["summary"] or "{}"),
+        summary=cast(AuditSummary, json.loads(row["summary"] or "{}")),
         arrays=loaded,
         kind=row["kind"],
         created_at=row["created_at"],
