@@ -106,7 +106,7 @@ def test_byo_scan_issues_and_summary_end_to_end(tmp_path: Path, backend: str | N
         assert expected in summary, (expected, summary)
     data = json.loads(run_cli("summary", proj, "--json", check=True).stdout)
     assert data["summary"]["imbalance"]["smallest"] == {"class": "eel", "images": 3}
-    matrix = data["noise_matrix"]
+    matrix = data["confident_joint"]
     assert matrix["classes"] == ["ant", "bee", "cow", "eel"] and matrix["rows"] == "given label"
     counts = np.array(matrix["counts"])
     assert counts.shape == (4, 4) and counts[0, 1] >= 5 and counts[1, 0] >= 5  # planted swaps
@@ -487,7 +487,7 @@ def test_summary_lists_the_largest_confusions_when_there_are_many_classes() -> N
     counts = np.diag(np.full(k, 50))
     counts[3, 4], counts[5, 1], counts[0, 13] = 9, 7, 1
     report = {
-        "noise_matrix": {"classes": names, "counts": counts.tolist()},
+        "confident_joint": {"classes": names, "counts": counts.tolist()},
         "class_noise": [
             {"class": n, "label_noise": round(float(counts[i].sum() - counts[i, i]) / 60, 4)}
             for i, n in enumerate(names)

@@ -78,7 +78,7 @@ TOP_CONFUSIONS = 10
 def noise_lines(report: dict[str, Any]) -> list[str]:
     """The given x likely counts (or the largest confusions when K is large) and the per-class
     label noise, as plain text lines."""
-    matrix = report.get("noise_matrix")
+    matrix = report.get("confident_joint")
     if not matrix:
         return []
     names, counts = matrix["classes"], matrix["counts"]

@@ -186,7 +186,7 @@ def _noise(scan: ScanFacts) -> list[str]:
         )
         if len(noise) > charts.MAX_BARS:
             out.append(para(f"The {charts.MAX_BARS} noisiest of {len(noise)} classes.", "note"))
-    matrix = scan.report.get("noise_matrix")
+    matrix = scan.report.get("confident_joint")
     if matrix:
         out.append("<h3>Noise matrix: given label × likely label</h3>")
         out.append(

@@ -284,7 +284,7 @@ def headline(found: list[Finding]) -> str:
     return "Main problems, most serious first: " + ", ".join(words) + "."
 
 
-def noise_matrix(results: ScanResults) -> dict[str, Any] | None:
+def confident_joint(results: ScanResults) -> dict[str, Any] | None:
     """cleanlab's calibrated confident joint as counts (K, K): rows = given, columns = likely."""
     counts = results.arrays.get("confident_joint")
     if counts is None:  # a scan stored before class-level arrays existed
@@ -327,7 +327,7 @@ def class_noise(results: ScanResults) -> list[dict[str, Any]]:
 class ScanReport(TypedDict):
     """The latest scan as ``labelaudit summary --json`` prints it and the HTML report reads it."""
 
-    noise_matrix: dict[str, Any] | None
+    confident_joint: dict[str, Any] | None
     class_noise: list[dict[str, Any]]
     scan_id: int
     kind: str  # cv | pred_probs
@@ -350,7 +350,7 @@ def scan_report(store: Store) -> ScanReport:
     stale = scan_staleness(store, [scan_id]).get(scan_id, [])
     found = findings(results.summary, kind=results.kind)
     return {
-        "noise_matrix": noise_matrix(results),
+        "confident_joint": confident_joint(results),
         "class_noise": class_noise(results),
         "scan_id": scan_id,
         "kind": results.kind,
