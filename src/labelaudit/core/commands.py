@@ -211,28 +211,28 @@ class ResolveCommand(Command):
             withdraw_decision(self.store, lead=self.lead, decision_id=self.record.decision_id)
 
 
-class AcceptCommand(Command):
-    """A lead accepts a proposed decision for many images (each its own: the consensus, or the
-    model's pick where there is none) in ONE transaction; undo withdraws them all, one step.
+class ResolveManyCommand(Command):
+    """A lead's final decisions on many images in ONE transaction; undo withdraws each one (the
+    decisions they superseded are current again), as one step. ``decisions`` are (image id,
+    decision, note)."""
 
-    ``picks`` are (image id, decision, where the decision came from); the origin is stored as
-    the decision's note ("accepted consensus"), so exports and the audit log say why.
-    """
-
-    def __init__(self, store: Store, *, lead: str, picks: Sequence[tuple[int, Decision, str]]):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        lead: str,
+        decisions: Sequence[tuple[int, Decision | str, str | None]],
+        text: str,
+    ) -> None:
         self.store = store
         self.lead = lead
-        self.picks = [(int(i), d, origin) for i, d, origin in picks]
+        self.decisions = [(int(i), d, note) for i, d, note in decisions]
         self.records: list[DecisionRecord] = []
-        self.text = (
-            f"accept {self.picks[0][2]} ({self.picks[0][1]}) on image {self.picks[0][0]}"
-            if len(self.picks) == 1
-            else f"accept the proposed decisions on {len(self.picks)} images"
-        )
+        self.text = text
 
     @property
     def image_ids(self) -> list[int]:
-        return [i for i, _, _ in self.picks]
+        return [i for i, _, _ in self.decisions]
 
     def do(self) -> None:
         self.records = self.store.write(
@@ -242,16 +242,58 @@ class AcceptCommand(Command):
                     lead=self.lead,
                     image_id=image_id,
                     decision=decision,
-                    note=f"accepted {origin}",
+                    note=note,
                     decision_id=new_id(),
                 )
-                for image_id, decision, origin in self.picks
+                for image_id, decision, note in self.decisions
             ]
         )
 
     def undo(self) -> None:
         for record in reversed(self.records):
             withdraw_decision(self.store, lead=self.lead, decision_id=record.decision_id)
+
+
+class BulkResolveCommand(ResolveManyCommand):
+    """One final decision (and note) on many selected images."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        lead: str,
+        image_ids: Sequence[int],
+        decision: Decision | str,
+        note: str | None = None,
+    ) -> None:
+        super().__init__(
+            store,
+            lead=lead,
+            decisions=[(int(i), decision, note) for i in image_ids],
+            text=f"resolve {len(image_ids)} images as {decision}",
+        )
+
+
+class AcceptCommand(ResolveManyCommand):
+    """A lead accepts a proposed decision for many images (each its own: the consensus, the
+    evidence's or the model's pick, ``core/views/lead_queue.py accept_picks``).
+
+    ``picks`` are (image id, decision, where the decision came from); the origin is stored as
+    the decision's note ("accepted consensus"), so exports and the audit log say why.
+    """
+
+    def __init__(self, store: Store, *, lead: str, picks: Sequence[tuple[int, Decision, str]]):
+        first = picks[0] if picks else None
+        super().__init__(
+            store,
+            lead=lead,
+            decisions=[(int(i), d, f"accepted {origin}") for i, d, origin in picks],
+            text=(
+                f"accept {first[2]} ({first[1]}) on image {first[0]}"
+                if first is not None and len(picks) == 1
+                else f"accept the proposed decisions on {len(picks)} images"
+            ),
+        )
 
 
 class AddToReviewCommand(Command):

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from labelaudit.core.commands import BulkVoteCommand, Command, ResolveCommand, VoteCommand
+from labelaudit.core.commands import (
+    BulkResolveCommand,
+    BulkVoteCommand,
+    Command,
+    ResolveCommand,
+    VoteCommand,
+)
 from labelaudit.core.consensus.annotators import Annotator
 from labelaudit.core.consensus.decisions import Decision
-from labelaudit.core.consensus.resolution import DecisionRecord, resolve_in, withdraw_decision
 from labelaudit.core.consensus.rules import lead_resolves
-from labelaudit.core.consensus.votes import new_id
 from labelaudit.core.store.engine import Store
 from labelaudit.core.views import STATE_CODE, ReviewData
 from labelaudit.core.views.lead_queue import (
@@ -22,47 +26,6 @@ from labelaudit.core.views.lead_queue import (
     accept_picks,
     pick_decision,
 )
-
-
-class BulkResolveCommand(Command):
-    """A lead's final decision on many images in ONE transaction; undo withdraws each one (the
-    decisions they superseded are current again)."""
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        lead: str,
-        image_ids: Sequence[int],
-        decision: Decision | str,
-        note: str | None = None,
-    ) -> None:
-        self.store = store
-        self.lead = lead
-        self.image_ids = [int(i) for i in image_ids]
-        self.decision = decision
-        self.note = note
-        self.records: list[DecisionRecord] = []
-        self.text = f"resolve {len(self.image_ids)} images as {decision}"
-
-    def do(self) -> None:
-        self.records = self.store.write(
-            lambda conn: [
-                resolve_in(
-                    conn,
-                    lead=self.lead,
-                    image_id=image_id,
-                    decision=self.decision,
-                    note=self.note,
-                    decision_id=new_id(),
-                )
-                for image_id in self.image_ids
-            ]
-        )
-
-    def undo(self) -> None:
-        for record in reversed(self.records):
-            withdraw_decision(self.store, lead=self.lead, decision_id=record.decision_id)
 
 
 class CompositeCommand(Command):

@@ -12,22 +12,18 @@ import numpy as np
 
 from labelaudit.core.codes import ImageStatus
 from labelaudit.core.commands import (
-    AcceptCommand,
     AddToReviewCommand,
     BulkVoteCommand,
     Command,
     ResolveCommand,
+    ResolveManyCommand,
     VoteCommand,
 )
 from labelaudit.core.consensus.decisions import LABEL, Decision
 from labelaudit.core.errors import LabelauditError
 from labelaudit.core.store.scan_results import latest_scan_id
 from labelaudit.core.views import STATE_CODE
-from labelaudit.gui.decision_commands import (
-    BulkResolveCommand,
-    CompositeCommand,
-    decision_command,
-)
+from labelaudit.gui.decision_commands import CompositeCommand, decision_command
 from labelaudit.gui.session_state import (
     ERROR,
     INFO,
@@ -199,7 +195,7 @@ class ReviewSession(SessionState):
 def _command_images(command: Command) -> list[int]:
     if isinstance(command, CompositeCommand):
         return [i for part in command.commands for i in _command_images(part)]
-    if isinstance(command, BulkVoteCommand | BulkResolveCommand | AcceptCommand):
+    if isinstance(command, BulkVoteCommand | ResolveManyCommand):
         return command.image_ids
     if isinstance(command, VoteCommand):
         return [command.request.image_id]
