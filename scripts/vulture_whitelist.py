@@ -9,7 +9,7 @@ here only for such a caller, with the reason; anything else vulture reports is d
 # fmt: off
 # Qt event overrides (gui/, scripts/bench_gui.py)
 paintEvent; mousePressEvent; mouseMoveEvent; mouseReleaseEvent; mouseDoubleClickEvent
-wheelEvent; eventFilter; dragEnterEvent; dropEvent
+wheelEvent; eventFilter; dragEnterEvent; dropEvent; hasHeightForWidth
 # torch.nn.Module.__call__ (core/scan/_torch_models.py)
 forward
 # @event.listens_for handlers and the DB-API attribute they set (core/store/engine.py)
@@ -23,4 +23,4 @@ gui_main
 label_issues; label_noise; estimated_issues; suggested_into; estimated; joint_probability
 empty_classes; conflicting_label_groups; cosine_radius; sharpness_below; max_aspect
 health_score; small_classes; duplicates; audit_method; train_images_per_s; noise_rate_estimate
-accuracy_vs_given; total_s
+accuracy_vs_given; total_s; embed_s; ranks

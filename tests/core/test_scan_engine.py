@@ -69,6 +69,7 @@ class MemoryCheckpoint:
     def __init__(self, folds: dict[int, np.ndarray] | None = None) -> None:
         self.folds = dict(folds or {})
         self.saved: list[int] = []
+        self.parts: dict[str, np.ndarray] = {}
 
     def load(self, fold: int) -> np.ndarray | None:
         return self.folds.get(fold)
@@ -76,6 +77,12 @@ class MemoryCheckpoint:
     def save(self, fold: int, pred_probs: np.ndarray) -> None:
         self.folds[fold] = pred_probs.copy()
         self.saved.append(fold)
+
+    def load_part(self, name: str) -> np.ndarray | None:
+        return self.parts.get(name)
+
+    def save_part(self, name: str, array: np.ndarray) -> None:
+        self.parts[name] = array.copy()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -134,16 +134,14 @@ def test_asks_who_works_after_a_lead_or_another_project(qtbot, project, open_int
 
 
 # -- 4: messages ----------------------------------------------------------------------------------
-def test_messages_float_time_out_and_go_on_the_next_success(qtbot, project, make_window) -> None:  # type: ignore[no-untyped-def]
+def test_messages_move_nothing_time_out_and_go_on_success(qtbot, project, make_window) -> None:  # type: ignore[no-untyped-def]
     window = make_window(project.folder, annotator="ann")
-    grid_top = window.grid.mapTo(window, window.grid.rect().topLeft()).y()
+    grid = window.grid.mapTo(window, window.grid.rect().topLeft()), window.grid.size()
     window.session.message.emit("error", "a lead's decision is keep, a class or drop")
     bar = window.message_bar
-    assert bar.isVisible() and bar.parent() is window.pages
-    identity = window.identity_bar  # still in sight: the message sits under it
-    assert bar.geometry().top() > identity.mapTo(window.pages, identity.rect().topLeft()).y()
+    assert bar.isVisible() and bar.parent() is window.statusBar()  # covers no control
     qtbot.wait(20)
-    assert window.grid.mapTo(window, window.grid.rect().topLeft()).y() == grid_top  # no push
+    assert (window.grid.mapTo(window, window.grid.rect().topLeft()), window.grid.size()) == grid
     assert bar._hide_timer.isActive() and bar._hide_timer.interval() == TIMEOUT_MS["error"]
     window.grid.setFocus()
     press(qtbot, window, Qt.Key.Key_K)  # a vote that goes through

@@ -9,19 +9,23 @@ import sys
 import time
 from pathlib import Path
 
+from labelaudit.cli import scan_launch
 from labelaudit.cli.common import add_project_args, open_project
 from labelaudit.cli.progress_bind import make_progress
-from labelaudit.core.errors import InputError, LabelauditError
-from labelaudit.core.progress import ProgressEvent
+from labelaudit.core.errors import Cancelled, InputError, LabelauditError
+from labelaudit.core.progress import NullProgress, ProgressEvent
 from labelaudit.core.scan.api import ScanConfig
+from labelaudit.core.scan.ranks import RankStopped, ranks_from_environment
 from labelaudit.core.usecases.scan import (
     BATCH_ABOVE_MB,
     FILTER_METHODS,
     QUALITY_METHODS,
     ScanOutcome,
     ScanRequest,
+    check_can_start,
     run_scan,
 )
+from labelaudit.core.usecases.scan_ranks import run_scan_rank
 
 # Options that only shape a cross-validated scan (argparse default None / False = not given).
 CV_ONLY = (
@@ -121,17 +125,32 @@ def _error_event(exc: BaseException) -> ProgressEvent:
 
 
 def _run(args: argparse.Namespace) -> int:
-    progress = make_progress(json_lines=args.progress_json)
+    ranks = ranks_from_environment()  # torchrun's, or one process
+    if not ranks.distributed and args.nproc_per_node not in (None, 1):
+        _check_before_launch(args)
+        return scan_launch.launch(args, [str(a) for a in args.cli_argv])
+    if ranks.distributed:
+        scan_launch.stop_on_signals()
+    progress = make_progress(json_lines=args.progress_json) if ranks.main else NullProgress()
     started = time.monotonic()
     try:
         request = request_from_args(args)
-        hint = busy_hint(args)
+        hint = None if ranks.distributed else busy_hint(args)
         with open_project(args) as project:
-            outcome = run_scan(project.store, project.image_root, request, progress=progress)
+            if ranks.distributed:
+                outcome = run_scan_rank(
+                    project.store, project.image_root, request, ranks=ranks, progress=progress
+                )
+            else:
+                outcome = run_scan(project.store, project.image_root, request, progress=progress)
     except BaseException as exc:
-        if args.progress_json and not isinstance(exc, SystemExit):
+        if args.progress_json and ranks.main and not isinstance(exc, SystemExit):
             _emit(_error_event(exc))
+        if ranks.distributed and scan_launch.quiet_failures() and _stopped(exc):
+            return exc.exit_code if isinstance(exc, LabelauditError) else 130
         raise
+    if outcome is None:  # another rank than 0: rank 0 reports
+        return 0
     elapsed = time.monotonic() - started
     if args.progress_json:
         _emit(_done_event(outcome, elapsed))
@@ -140,6 +159,20 @@ def _run(args: argparse.Namespace) -> int:
         if hint and outcome.kind == "cv":
             print(hint)
     return 0
+
+
+def _check_before_launch(args: argparse.Namespace) -> None:
+    """What can be checked cheaply, before any rank starts: bad options, a missing project or
+    one without images to scan, a scan already running give one line and start nothing."""
+    request = request_from_args(args)
+    request.audit_options()
+    with open_project(args) as project:
+        check_can_start(project.store)
+
+
+def _stopped(exc: BaseException) -> bool:
+    """A rank stopped because the scan stopped elsewhere (Ctrl-C, torchrun's stop, rank 0)."""
+    return isinstance(exc, (KeyboardInterrupt, Cancelled, RankStopped))
 
 
 def _done_event(outcome: ScanOutcome, elapsed_s: float) -> ProgressEvent:
@@ -191,6 +224,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_project_args(parser)
     _add_model_args(parser)
     _add_audit_args(parser)
+    scan_launch.add_args(parser)
     parser.add_argument(
         "--progress-json",
         action="store_true",

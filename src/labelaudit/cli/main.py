@@ -33,6 +33,7 @@ COMMANDS = (
     "cmd_queue",
     "cmd_consensus",
     "cmd_resolve",
+    "cmd_accept",
     "cmd_review",
     "cmd_agreement",
     "cmd_export",
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None, *, gui_launcher: GuiLauncher | None = No
     parser = build_parser()
     args = parser.parse_args(argv)
     args.gui_launcher = gui_launcher
+    args.cli_argv = list(sys.argv[1:] if argv is None else argv)  # to start the same command
     try:
         return int(args.func(args) or 0)
     except LabelauditError as exc:

@@ -112,6 +112,7 @@ class ScanInfo(TypedDict, total=False):
     calibration: list[dict[str, Any]]  # per fold's temperature fit (scan/calibrate.py)
     flip_why: str | None  # why images were (not) mirrored
     config: dict[str, Any]  # the resolved ScanConfig
+    ranks: int  # processes that trained it (torchrun ranks; 1 without)
 
 
 class AuditSummary(TypedDict):

@@ -19,13 +19,7 @@ from labelaudit.core.consensus.annotators import Annotator
 from labelaudit.core.consensus.decisions import Decision
 from labelaudit.core.consensus.rules import lead_resolves
 from labelaudit.core.store.engine import Store
-from labelaudit.core.views import STATE_CODE, ReviewData
-from labelaudit.core.views.lead_queue import (
-    PICK_CONSENSUS,
-    PICK_WORDS,
-    accept_picks,
-    pick_decision,
-)
+from labelaudit.core.views import ReviewData
 
 
 class CompositeCommand(Command):
@@ -49,29 +43,6 @@ class CompositeCommand(Command):
     def undo(self) -> None:
         for command in reversed(self.commands):
             command.undo()
-
-
-def accept_list(data: ReviewData, rows: Sequence[int]) -> list[tuple[int, Decision, str]]:
-    """(image id, decision, origin) that a lead's Accept records for those of ``rows`` that wait
-    for the lead and have a proposal (``core.views.lead_queue.accept_picks``)."""
-    pick, source = accept_picks(data)
-    method = data.review.result.method if data.review is not None else "consensus"
-    out = []
-    for r in rows:
-        if not 0 <= r < data.n or data.state[r] != STATE_CODE["needs_lead"]:
-            continue
-        decision = pick_decision(int(pick[r]), data.class_names)
-        if decision is not None:
-            # "consensus (crowdlab)", "crowdlab's pick" (a tie it breaks), "model's pick"
-            origin = PICK_WORDS[int(source[r])].replace("method", method)
-            out.append(
-                (
-                    int(data.image_ids[r]),
-                    decision,
-                    f"{origin} ({method})" if int(source[r]) == PICK_CONSENSUS else origin,
-                )
-            )
-    return out
 
 
 def decision_command(

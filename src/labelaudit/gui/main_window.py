@@ -41,6 +41,7 @@ from labelaudit.gui.legend import LegendDialog
 from labelaudit.gui.prefs import Prefs
 from labelaudit.gui.review_controls import ReviewControls
 from labelaudit.gui.session import ERROR, INFO, STATUS, ReviewSession
+from labelaudit.gui.sheet_keys import SheetKeys
 from labelaudit.gui.views.noise_matrix import NoisePanel
 from labelaudit.gui.views.thumb_grid import ThumbGrid
 from labelaudit.gui.widgets.agreement_panel import AgreementPanel
@@ -112,12 +113,13 @@ class MainWindow(QMainWindow):
         self.start_page = StartPage()
         window_layout.arrange(self)
         self.setCentralWidget(self.pages)
-        # Floats over the top, under who is working: a message never pushes the grid down.
-        self.message_bar.attach(self.pages, below=self.identity_bar)
         # R by an annotator says why nothing happens (the lead's action is hidden and disabled).
         self.r_for_annotators = QShortcut(QKeySequence("R"), self)
+        self.sheet_keys = SheetKeys(self)  # Escape closes the sheets without a window manager
         self.status_label = QLabel()
         self.scan_note = QLabel()  # a scan running while its dialog is hidden
+        # Messages live in the status bar's row: they cover no control and move none.
+        self.statusBar().addWidget(self.message_bar, 1)
         self.statusBar().addPermanentWidget(self.scan_note)
         self.statusBar().addPermanentWidget(self.status_label)
         self._build_menus()
@@ -164,7 +166,7 @@ class MainWindow(QMainWindow):
         self.start_page.open_requested.connect(self.open_project)
         self.start_page.open_dialog_requested.connect(self.choose_project)
         self.start_page.new_requested.connect(lambda: self.new_project())
-        a.shortcuts.triggered.connect(self.show_shortcuts)
+        a.shortcuts.triggered.connect(self.toggle_shortcuts)
         self.filter_bar.filters_changed.connect(s.set_filters)
         self.sidebar.bucket_clicked.connect(self._show_bucket)
         self.grid.current_row_changed.connect(s.set_current)
@@ -190,23 +192,34 @@ class MainWindow(QMainWindow):
         a.export_report.triggered.connect(lambda: self.export_report())
 
     def show_message(self, level: str, text: str) -> None:
-        """Notes about an action that did nothing go to the status bar; the rest to the bar."""
+        """A note about an action that did nothing is plain status-bar text (hiding a message
+        for its few seconds); the rest goes to the message bar, which replaces such a note."""
         if level == STATUS:
             self.statusBar().showMessage(text, STATUS_MS)
         else:
+            self.statusBar().clearMessage()
             self.message_bar.show_message(level, text)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         if self.shortcuts_dialog is None:
             self.shortcuts_dialog = ShortcutsDialog(self.actions_, self)
+            self.sheet_keys.watch(self.shortcuts_dialog)
         self.shortcuts_dialog.refresh()
         self.shortcuts_dialog.show()
         return self.shortcuts_dialog
+
+    def toggle_shortcuts(self) -> None:
+        """F1 (or ?) shows the sheet, and closes it again when the main window has the keys."""
+        if self.shortcuts_dialog is not None and self.shortcuts_dialog.isVisible():
+            self.shortcuts_dialog.close()
+        else:
+            self.show_shortcuts()
 
     def show_legend(self) -> LegendDialog:
         """The tile legend, non-modal so it can stay open beside the grid."""
         if self.legend_dialog is None:
             self.legend_dialog = LegendDialog(self)
+            self.sheet_keys.watch(self.legend_dialog)
         self.legend_dialog.show()
         return self.legend_dialog
 

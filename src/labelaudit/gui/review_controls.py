@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from labelaudit.core.commands import AcceptCommand
 from labelaudit.core.consensus.decisions import LABEL, Decision
+from labelaudit.core.views.lead_queue import accept_list
 from labelaudit.gui.actions import key_classes
-from labelaudit.gui.decision_commands import accept_list
 from labelaudit.gui.dialogs.class_picker import ClassPicker
 from labelaudit.gui.session import INFO, STATUS
 from labelaudit.gui.window_parts import WindowParts

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from labelaudit.core.audit import label_issues as label_checks
+from labelaudit.core.rowfile import read_rows, whole_file, write_rows_at
+from labelaudit.core.scratch import scratch
 
 CHUNK_MB = 64  # rows read at a time
 GROUP_MB = 128  # rows of a class group handed to cleanlab's find_label_issues at once
@@ -61,28 +63,7 @@ class Rows:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         """float32 (stop - start, K), an in-memory copy."""
-        if self.file is None:
-            return np.array(self.array[start:stop], dtype=np.float32)
-        path, offset = self.file
-        dtype = self.array.dtype
-        block = np.fromfile(
-            path,
-            dtype=dtype,
-            count=(stop - start) * self.k,
-            offset=offset + start * self.k * dtype.itemsize,
-        )
-        return block.reshape(stop - start, self.k).astype(np.float32, copy=False)
-
-
-def whole_file(array: np.ndarray) -> tuple[str, int] | None:
-    """(path, byte offset) when ``array`` is a whole C-ordered memory-mapped file, else None."""
-    if not isinstance(array, np.memmap) or not array.filename or not array.flags.c_contiguous:
-        return None
-    try:
-        size = os.path.getsize(array.filename)
-    except OSError:
-        return None
-    return (str(array.filename), int(array.offset)) if array.offset + array.nbytes == size else None
+        return read_rows(self.array, start, stop).astype(np.float32, copy=False)
 
 
 @dataclass
@@ -285,9 +266,10 @@ def _sorted_by_class(
     if not several or shutil.disk_usage(folder).free < 1.2 * rows.n * row_bytes:
         yield lambda lo, hi: _gather(rows, position, lo, hi)
         return
-    with tempfile.TemporaryDirectory(prefix="labelaudit-audit-", dir=folder) as tmp:
+    with scratch("labelaudit-audit-", parent=folder) as tmp:
         path = os.path.join(tmp, "pred_probs_by_class.f32")
-        _write_sorted(rows, position, path)
+        # each chunk's rows of one class are consecutive in the sorted order: one write each
+        write_rows_at(rows, position, path, n=rows.n, k=rows.k)
         yield lambda lo, hi: np.fromfile(
             path, dtype=np.float32, count=(hi - lo) * rows.k, offset=lo * row_bytes
         ).reshape(hi - lo, rows.k)
@@ -300,26 +282,3 @@ def _gather(rows: Rows, position: np.ndarray, lo: int, hi: int) -> np.ndarray:
         inside = (p >= lo) & (p < hi)
         out[p[inside] - lo] = block[inside]
     return out
-
-
-def _write_sorted(rows: Rows, position: np.ndarray, path: str) -> None:
-    """Each chunk's rows of one class are consecutive in the sorted order: one write each."""
-    row_bytes = 4 * rows.k
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.ftruncate(fd, rows.n * row_bytes)
-        for start, block in rows:
-            p = position[start : start + len(block)]
-            idx = np.argsort(p, kind="stable")
-            ordered, sp = np.ascontiguousarray(block[idx]), p[idx]
-            breaks = np.flatnonzero(np.diff(sp) != 1) + 1
-            for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(sp)], strict=True):
-                _write_at(fd, memoryview(ordered[a:b].tobytes()), int(sp[a]) * row_bytes)
-    finally:
-        os.close(fd)
-
-
-def _write_at(fd: int, data: memoryview, offset: int) -> None:
-    while data:  # pwrite may write less than asked
-        written = os.pwrite(fd, data, offset)
-        data, offset = data[written:], offset + written

@@ -6,7 +6,7 @@ Imports torch at module level; ``cv.cross_validate`` imports this module lazily.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch  # noqa: TID253 (a lazily imported module)
@@ -23,14 +23,16 @@ from labelaudit.core.scan.decode import decode_images
 from labelaudit.core.scan.job import ScanJob
 from labelaudit.core.scan.mirror import decide_from_pixels
 from labelaudit.core.scan.models import MODELS, small_cnn_widths
+from labelaudit.core.scan.ranks import EMBED, EMBEDDINGS
 
 
-class _Images:
+class Images:
     """Decodes on first use: a fully checkpointed scan without embeddings decodes nothing."""
 
-    def __init__(self, job: ScanJob, *, channels: int | None) -> None:
+    def __init__(self, job: ScanJob, *, channels: int | None, rows: Any = None) -> None:
         self.job = job
         self.channels = channels
+        self.rows = rows  # a subset of the images (int64 indices), or None for all
         self._array: np.ndarray | None = None
         self.decode_s = 0.0
 
@@ -39,8 +41,11 @@ class _Images:
             cfg = self.job.config
             assert cfg.image_size is not None
             started = time.monotonic()
+            paths = self.job.paths
+            if self.rows is not None:
+                paths = [paths[i] for i in self.rows]
             self._array = decode_images(
-                self.job.paths,
+                paths,
                 size=cfg.image_size,
                 channels=self.channels,
                 workers=cfg.workers,
@@ -78,7 +83,7 @@ def run_cnn(job: ScanJob) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]
     cfg = job.config
     spec = MODELS[cfg.model]
     state = read_state_dict(cfg.weights) if cfg.weights is not None else None
-    images = _Images(job, channels=3 if spec.pretrainable else None)
+    images = Images(job, channels=3 if spec.pretrainable else None)
     widths = small_cnn_widths(len(job.labels), on_gpu=job.device.type == "cuda")
     pred_probs = np.zeros((len(job.labels), job.n_classes), dtype=np.float32)
     info: dict[str, Any] = {"model": cfg.model, "device": str(job.device), "folds": []}
@@ -98,13 +103,23 @@ def run_cnn(job: ScanJob) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]
             widths=widths,
             state_dict=state,
         )
-        return model.to(job.device).to(memory_format=_memory_format(context["plan"]))
+        return model.to(job.device).to(memory_format=memory_format(context["plan"]))
 
+    share = job.share
     for k in range(cfg.folds):
-        info["folds"].append(_run_fold(job, new_model, context, k, pred_probs))
+        if share.does(k):
+            info["folds"].append(_run_fold(job, new_model, context, k, pred_probs))
     started = time.monotonic()
-    embeddings = _cnn_embeddings(job, new_model, context, pretrained=state is not None)
+    embeddings = None
+    if share.does(EMBED):
+        embeddings = _cnn_embeddings(job, new_model, context, pretrained=state is not None)
+        if share.ranks.distributed and embeddings is not None:
+            assert job.checkpoint is not None
+            job.checkpoint.save_part(EMBEDDINGS, embeddings)
     info["embed_s"] = round(time.monotonic() - started, 2)
+    share.wait_all()  # every rank's items are in the checkpoint
+    if share.gather:
+        embeddings = _gather(job, pred_probs, info["folds"], embeddings)
     plan = context.get("plan")
     info.update(
         image_size=cfg.image_size,
@@ -115,6 +130,32 @@ def run_cnn(job: ScanJob) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]
     )
     _summarise_speed(info)
     return pred_probs, embeddings, info
+
+
+def _gather(
+    job: ScanJob, pred_probs: np.ndarray, folds: list[dict[str, Any]], embeddings: Any
+) -> np.ndarray | None:
+    """The gathering rank: the other ranks' folds and embeddings, from the checkpoint."""
+    assert job.checkpoint is not None
+    share = job.share
+    for k in range(job.config.folds):
+        if share.does(k):
+            continue
+        held = np.flatnonzero(job.fold == k)
+        stored = job.checkpoint.load(k)
+        if stored is None or stored.shape != (len(held), job.n_classes):
+            raise RuntimeError(f"fold {k + 1} is not in the checkpoint after every rank finished")
+        pred_probs[held] = stored
+        folds.append(
+            {"fold": k, "resumed": True} if k in share.done else {"fold": k, "rank": share.owner(k)}
+        )
+    folds.sort(key=lambda f: f["fold"])
+    if not job.config.embed or share.does(EMBED):
+        return cast("np.ndarray | None", embeddings)
+    stored = job.checkpoint.load_part(EMBEDDINGS)
+    if stored is None or len(stored) != len(job.labels):
+        raise RuntimeError("the embeddings are not in the checkpoint after every rank finished")
+    return stored
 
 
 def _run_fold(
@@ -132,7 +173,7 @@ def _run_fold(
     model, fold_info = _train_one(
         job, new_model, context, train, seed, "fold", fold=k + 1, later_per_epoch=later
     )
-    logits = _train.predict_logits(model, context["data"], held, batch=_eval_batch(job))
+    logits = _train.predict_logits(model, context["data"], held, batch=eval_batch(job))
     probs = _train.softmax(logits)
     pred_probs[held] = probs
     if job.checkpoint is not None:
@@ -204,46 +245,11 @@ def _cnn_embeddings(
         )
     with job.progress.step("embeddings", len(job.labels), unit="img"):
         return _train.features(
-            model, context["data"], batch=_eval_batch(job), on_batch=_advance(job)
+            model, context["data"], batch=eval_batch(job), on_batch=advance_step(job)
         )
 
 
-def run_probe(job: ScanJob) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    """Frozen pretrained features once, then a logistic regression cross-validated on them."""
-    from labelaudit.core.scan._probe import probe_folds
-
-    cfg = job.config
-    assert cfg.weights is not None
-    images = _Images(job, channels=3)
-    array = images.get()
-    plan = make_plan(job, array, pretrained=True)
-    data = _train.Data(array, plan)
-    torch.manual_seed(_train.seed_for(cfg.seed, cfg.folds))
-    model = build_model(
-        cfg.model,
-        n_classes=job.n_classes,
-        in_channels=array.shape[1],
-        state_dict=read_state_dict(cfg.weights),
-    )
-    model = model.to(job.device).to(memory_format=_memory_format(plan))
-    started = time.monotonic()
-    with job.progress.step("embeddings", len(array), unit="img"):
-        feats = _train.features(model, data, batch=_eval_batch(job), on_batch=_advance(job))
-    embed_s = time.monotonic() - started
-    pred_probs, fold_info = probe_folds(job, feats)
-    info: dict[str, Any] = {
-        "model": f"{cfg.model} linear probe",
-        "device": str(job.device),
-        "image_size": cfg.image_size,
-        "bf16": plan.bf16,
-        "decode_s": round(images.decode_s, 2),
-        "embed_s": round(embed_s, 2),
-        "folds": fold_info,
-    }
-    return pred_probs, (feats if cfg.embed else None), info
-
-
-def _advance(job: ScanJob) -> _train.OnBatch:
+def advance_step(job: ScanJob) -> _train.OnBatch:
     """A batch callback that advances the current progress step (and polls for Cancel)."""
 
     def advance(n: int, epoch: int) -> None:
@@ -252,17 +258,17 @@ def _advance(job: ScanJob) -> _train.OnBatch:
     return advance
 
 
-def _memory_format(plan: _train.Plan) -> Any:
+def memory_format(plan: _train.Plan) -> Any:
     return torch.channels_last if plan.channels_last else torch.contiguous_format
 
 
-def _eval_batch(job: ScanJob) -> int:
+def eval_batch(job: ScanJob) -> int:
     assert job.config.batch_size is not None
     return max(job.config.batch_size, 256 if job.device.type == "cpu" else 1024)
 
 
 def _summarise_speed(info: dict[str, Any]) -> None:
-    trained = [f for f in info["folds"] if not f.get("resumed")]
+    trained = [f for f in info["folds"] if "train_s" in f]  # here, not resumed nor elsewhere
     seconds = sum(f["train_s"] for f in trained)
     images = sum(f["images"] for f in trained)
     info["train_s"] = round(seconds, 2)

@@ -7,7 +7,7 @@ out-of-sample ``pred_probs``; it knows nothing about the database. Fold results 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,6 +43,13 @@ class ScanConfig:
         data["weights"] = str(self.weights) if self.weights else None
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ScanConfig:
+        """The config ``as_json`` wrote (extra keys of a stored scan config are ignored)."""
+        known = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        weights = known.get("weights")
+        return cls(**{**known, "weights": Path(weights) if weights else None})
+
 
 class FoldCheckpoint(Protocol):
     """Where finished folds are kept. Rows are the fold's held-out indices, in index order."""
@@ -52,6 +59,13 @@ class FoldCheckpoint(Protocol):
 
     def save(self, fold: int, pred_probs: np.ndarray) -> None:
         """Persist one finished fold (durably, before the next fold starts)."""
+
+    def load_part(self, name: str) -> np.ndarray | None:
+        """An array one rank of a distributed scan stored for the others (``scan.ranks``:
+        ``embeddings``, a shard of probe features), or None."""
+
+    def save_part(self, name: str, array: np.ndarray) -> None:
+        """Persist such an array (durably, before the rank reports its work done)."""
 
 
 @dataclass

@@ -33,6 +33,7 @@ from labelaudit.core.scan.models import (
     model_names,
     torch_hub_checkpoints,
 )
+from labelaudit.core.scan.ranks import RankWork
 
 
 def resolve_config(config: ScanConfig, *, n_classes: int, n_images: int) -> tuple[ScanConfig, str]:
@@ -211,6 +212,7 @@ def cross_validate(
     config: ScanConfig,
     progress: Progress | None = None,
     checkpoint: FoldCheckpoint | None = None,
+    share: RankWork | None = None,
 ) -> CVResult:
     """Out-of-sample pred_probs float32 (N, K) from K-fold cross-validation.
 
@@ -219,26 +221,66 @@ def cross_validate(
     trained fold is saved there (raw, before calibration) before the next starts. With
     ``config.calibrate`` each fold's rows are then tempered by a noise-aware temperature fitted
     on the other folds (``scan.calibrate``). ``config.flip`` None is decided from the decoded
-    images (``scan.mirror``; undecided when nothing trains). Raises InputError for bad input,
-    Cancelled when ``progress.cancel`` is set, ScanResourceError when memory runs out.
+    images (``scan.mirror``; undecided when nothing trains). With ``share`` (rank 0 of a
+    distributed scan, ``scan.ranks``) this rank trains its share of the folds and gathers the
+    others' from ``checkpoint``. Raises InputError for bad input, Cancelled when
+    ``progress.cancel`` is set, ScanResourceError when memory runs out.
     """
+    result = _run(paths, labels, n_classes, groups, config, progress, checkpoint, share)
+    assert result is not None, "cross_validate runs on rank 0; other ranks use train_share"
+    return result
+
+
+def train_share(
+    paths: Sequence[Path],
+    labels: np.ndarray,
+    *,
+    n_classes: int,
+    groups: np.ndarray | None,
+    config: ScanConfig,
+    checkpoint: FoldCheckpoint,
+    share: RankWork,
+    progress: Progress | None = None,
+) -> None:
+    """Another rank than 0 of a distributed scan: train this rank's share of the work items
+    into ``checkpoint`` (``config`` as rank 0 resolved it), then wait for every rank."""
+    assert not share.ranks.main
+    _run(paths, labels, n_classes, groups, config, progress, checkpoint, share)
+
+
+def _run(
+    paths: Sequence[Path],
+    labels: np.ndarray,
+    n_classes: int,
+    groups: np.ndarray | None,
+    config: ScanConfig,
+    progress: Progress | None,
+    checkpoint: FoldCheckpoint | None,
+    share: RankWork | None,
+) -> CVResult | None:
     progress = progress or NullProgress()
+    share = share or RankWork()
     labels = _check_labels(labels, n=len(paths), n_classes=n_classes)
     config, why = resolve_config(config, n_classes=n_classes, n_images=len(paths))
     fold = assign_folds(labels, n_folds=config.folds, seed=config.seed, groups=groups)
     from labelaudit.core.scan import _runtime
-    from labelaudit.core.scan._engine import run_cnn, run_probe
+    from labelaudit.core.scan._engine import run_cnn
+    from labelaudit.core.scan._probe import run_probe
 
     assert config.threads is not None
     started = time.monotonic()
+    device_name = share.ranks.device(config.device)
     try:
-        with _runtime.session(device=config.device, threads=config.threads) as device:
+        with _runtime.session(device=device_name, threads=config.threads) as device:
             job = ScanJob(paths, labels, fold, n_classes, config, device, progress, checkpoint)
+            job.share = share
             pred_probs, embeddings, info = run_probe(job) if config.linear_probe else run_cnn(job)
     except Exception as exc:
         if is_out_of_memory(exc):
             raise ScanResourceError(out_of_memory_message(exc)) from exc
         raise
+    if not share.ranks.main:
+        return None
     if config.calibrate:
         pred_probs, fits = calibrate_folds(pred_probs, labels, fold)
         info["calibration"] = fits
@@ -250,6 +292,7 @@ def cross_validate(
         config=dataclasses.replace(config, flip=job.flip).as_json(),
         accuracy_vs_given=accuracy,
         total_s=round(time.monotonic() - started, 2),
+        ranks=share.ranks.world,
     )
     return CVResult(pred_probs=pred_probs, fold=fold, embeddings=embeddings, info=info)
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from labelaudit.core.progress import Progress
 from labelaudit.core.scan.api import FoldCheckpoint, ScanConfig
+from labelaudit.core.scan.ranks import RankWork
 
 
 @dataclasses.dataclass
@@ -27,6 +28,7 @@ class ScanJob:
     checkpoint: FoldCheckpoint | None
     flip: bool | None = None  # config.flip, or decided from the decoded images (scan.mirror)
     flip_why: str | None = None
+    share: RankWork = dataclasses.field(default_factory=RankWork)  # this rank's items
 
     def __post_init__(self) -> None:
         self.flip = self.config.flip

@@ -12,14 +12,19 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from labelaudit.core.rowfile import read_rows, whole_file
 from labelaudit.core.store.schema import arrays
 
 CHUNK_BYTES = 32 * 1024 * 1024
 
 
 def put_array(conn: Connection, owner: str, name: str, array: np.ndarray) -> None:
-    """Store (or replace) ``array`` under (owner, name), inside the caller's transaction."""
-    arr = np.ascontiguousarray(array)
+    """Store (or replace) ``array`` under (owner, name), inside the caller's transaction.
+
+    A whole memory-mapped file (a large pred_probs, audit/inputs.py) is read chunk by chunk
+    with file reads, so that its pages are not all kept in this process."""
+    mapped = array.ndim > 0 and whole_file(array) is not None
+    arr = array if mapped else np.ascontiguousarray(array)
     if arr.dtype == object:
         raise TypeError("object arrays cannot be stored")
     conn.execute(sa.delete(arrays).where(arrays.c.owner == owner, arrays.c.name == name))
@@ -31,7 +36,8 @@ def put_array(conn: Connection, owner: str, name: str, array: np.ndarray) -> Non
     dtype = arr.dtype.str
     starts = range(0, max(n, 1), rows_per_chunk)
     for chunk, start in enumerate(starts):
-        part = flat[start : start + rows_per_chunk]
+        stop = start + rows_per_chunk
+        part = read_rows(arr, start, stop) if mapped else flat[start:stop]
         conn.execute(
             sa.insert(arrays).values(
                 owner=owner, name=name, chunk=chunk, dtype=dtype, shape=shape, data=part.tobytes()

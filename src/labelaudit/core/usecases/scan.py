@@ -48,6 +48,7 @@ from labelaudit.core.scan.api import ScanConfig
 from labelaudit.core.scan.cv import resolve_config
 from labelaudit.core.scan.folds import check_folds_fit
 from labelaudit.core.scan.mirror import resolve_flip
+from labelaudit.core.scan.ranks import RankWork
 from labelaudit.core.scan_summary import AuditSummary, ScanInfo
 from labelaudit.core.store.engine import Store
 from labelaudit.core.usecases import scan_rows
@@ -63,8 +64,12 @@ __all__ = [
     "BATCH_ABOVE_MB",
     "FILTER_METHODS",
     "QUALITY_METHODS",
+    "CvJob",
     "ScanOutcome",
     "ScanRequest",
+    "check_can_start",
+    "prepare_cv",
+    "run_cv_recorded",
     "run_scan",
     "scan_catalog",
 ]
@@ -141,6 +146,14 @@ def scan_catalog(store: Store) -> Catalog:
     return catalog
 
 
+def check_can_start(store: Store) -> None:
+    """A scan's first checks, for a caller that starts it elsewhere (``--nproc-per-node``):
+    images to scan, and no live scan of this project."""
+    scan_catalog(store)
+    with store.read() as conn:
+        scan_rows.check_not_running(conn)
+
+
 def _byo_scan(
     store: Store,
     image_root: Path,
@@ -158,6 +171,7 @@ def _byo_scan(
         paths=catalog.paths,
         class_names=catalog.class_names,
         image_root=image_root,
+        spill_above_mb=options.batch_above_mb,  # above it: on disk, read in chunks
     )
     embeddings = None
     if request.embeddings is not None:
@@ -226,6 +240,21 @@ def _cv_scan(
     options: AuditOptions,
     progress: Progress,
 ) -> ScanOutcome:
+    job = prepare_cv(store, image_root, catalog, request, options, progress)
+    with scan_rows.Heartbeat(store, job.scan_id):
+        return run_cv_recorded(job, progress)
+
+
+def prepare_cv(
+    store: Store,
+    image_root: Path,
+    catalog: Catalog,
+    request: ScanRequest,
+    options: AuditOptions,
+    progress: Progress,
+) -> CvJob:
+    """Everything a CV scan checks and decides before training, ending with its scan row
+    (created, or an unfinished one with the same inputs claimed for a resume)."""
     assert catalog.paths is not None
     with store.read() as conn:
         scan_rows.check_not_running(conn)
@@ -261,7 +290,7 @@ def _cv_scan(
         progress.message(
             f"resuming scan #{scan_id}: {resumed} of {resolved.folds} folds already done"
         )
-    job = _CvJob(
+    return CvJob(
         store=store,
         scan_id=scan_id,
         catalog=catalog,
@@ -272,8 +301,6 @@ def _cv_scan(
         resumed=resumed,
         stored_config=config,
     )
-    with scan_rows.Heartbeat(store, scan_id):
-        return _run_cv_recorded(job, progress)
 
 
 def _user_embeddings(request: ScanRequest, catalog: Catalog) -> np.ndarray | None:
@@ -286,10 +313,13 @@ def _user_embeddings(request: ScanRequest, catalog: Catalog) -> np.ndarray | Non
     return inputs.read_embeddings(request.embeddings, file_rows=file_rows)
 
 
-def _run_cv_recorded(job: _CvJob, progress: Progress) -> ScanOutcome:
-    """Run the job; a cancel or failure is recorded on the scan row (folds kept for a resume)."""
+def run_cv_recorded(
+    job: CvJob, progress: Progress, *, share: RankWork | None = None
+) -> ScanOutcome:
+    """Run the job; a cancel or failure is recorded on the scan row (folds kept for a resume).
+    ``share``: rank 0's part in a distributed scan (``usecases.scan_ranks``)."""
     try:
-        return _run_cv(job, progress)
+        return _run_cv(job, progress, share)
     except (KeyboardInterrupt, Cancelled):
         scan_rows.mark_ended(
             job.store, job.scan_id, status="cancelled", error="cancelled by the user"
@@ -306,7 +336,7 @@ def _run_cv_recorded(job: _CvJob, progress: Progress) -> ScanOutcome:
 
 
 @dataclass(frozen=True)
-class _CvJob:
+class CvJob:
     store: Store
     scan_id: int
     catalog: Catalog
@@ -318,7 +348,7 @@ class _CvJob:
     stored_config: dict[str, Any]  # the scan row's config; calibration is added on publishing
 
 
-def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
+def _run_cv(job: CvJob, progress: Progress, share: RankWork | None) -> ScanOutcome:
     from labelaudit.core.scan.cv import cross_validate
 
     timings: dict[str, float] = {}
@@ -331,6 +361,7 @@ def _run_cv(job: _CvJob, progress: Progress) -> ScanOutcome:
         config=job.config,
         progress=progress,
         checkpoint=scan_rows.StoreCheckpoint(job.store, job.scan_id),
+        share=share,
     )
     timings["cv_s"] = time.perf_counter() - started
     pred_probs = np.asarray(cv.pred_probs, dtype=np.float32)

@@ -264,8 +264,16 @@ def _fold_of(name: str) -> int | None:
     return None
 
 
+PART = "part:"  # prefix of the arrays a distributed scan's ranks store for rank 0 (scan.ranks)
+
+
 def drop_fold_arrays(conn: Connection, scan_id: int) -> None:
-    names = [n for n in array_names(conn, owner(scan_id)) if _fold_of(n) is not None]
+    """The checkpoints of a published scan (its results hold the same rows)."""
+    names = [
+        n
+        for n in array_names(conn, owner(scan_id))
+        if _fold_of(n) is not None or n.startswith(PART)
+    ]
     if names:
         conn.execute(
             sa.delete(arrays).where(arrays.c.owner == owner(scan_id), arrays.c.name.in_(names))
@@ -294,6 +302,23 @@ class StoreCheckpoint:
             )
 
         self.store.write(apply)
+
+    def load_part(self, name: str) -> np.ndarray | None:
+        with self.store.read() as conn:
+            return get_array(conn, owner(self.scan_id), PART + name)
+
+    def save_part(self, name: str, array: np.ndarray) -> None:
+        def apply(conn: Connection) -> None:
+            put_array(conn, owner(self.scan_id), PART + name, array)
+
+        self.store.write(apply)
+
+    def stored(self) -> set[str]:
+        """The folds (``fold{k}_probs``) and parts (by their names) stored so far."""
+        with self.store.read() as conn:
+            names = array_names(conn, owner(self.scan_id))
+        parts = {n.removeprefix(PART) for n in names if n.startswith(PART)}
+        return parts | {n for n in names if _fold_of(n) is not None}
 
 
 class Heartbeat:

@@ -8,6 +8,7 @@ other people's votes is decided by the blind rule in ``core/consensus/rules.py``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from labelaudit.core.consensus.decisions import DROP, DROP_CODE, LABEL, NO_DECIS
 from labelaudit.core.consensus.rules import visible_to
 from labelaudit.core.consensus.states import Review
 from labelaudit.core.issues_types import NEEDS_LEAD
-from labelaudit.core.views.grid import SHOWN, GridView, ReviewData
+from labelaudit.core.views.grid import SHOWN, STATE_CODE, GridView, ReviewData
 
 SPLIT_PARTS = 3  # a tile shows at most the three most voted options ("2–1–1")
 # Where the pick a lead accepts comes from.
@@ -182,6 +183,26 @@ def accept_confidence(data: ReviewData) -> np.ndarray:
     evidence = source == PICK_EVIDENCE
     sure[evidence] = best[evidence]
     return sure
+
+
+def accept_list(data: ReviewData, rows: Sequence[int]) -> list[tuple[int, Decision, str]]:
+    """(image id, decision, origin) that a lead's Accept records (``commands.AcceptCommand``)
+    for those of ``rows`` that wait for the lead and have a proposal (``accept_picks``); the
+    others are left out. The app's A key and ``labelaudit accept`` both select through here."""
+    pick, source = accept_picks(data)
+    method = data.review.result.method if data.review is not None else "consensus"
+    out = []
+    for r in rows:
+        if not 0 <= r < data.n or data.state[r] != STATE_CODE["needs_lead"]:
+            continue
+        decision = pick_decision(int(pick[r]), data.class_names)
+        if decision is not None:
+            # "consensus (crowdlab)", "crowdlab's pick" (a tie it breaks), "model's pick"
+            origin = PICK_WORDS[int(source[r])].replace("method", method)
+            if int(source[r]) == PICK_CONSENSUS:
+                origin = f"{origin} ({method})"
+            out.append((int(data.image_ids[r]), decision, origin))
+    return out
 
 
 def pick_decision(pick: int, class_names: list[str]) -> Decision | None:

@@ -7,7 +7,7 @@ import html
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from labelaudit.gui.actions import Actions
@@ -86,6 +86,8 @@ class ShortcutsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        for key in actions.shortcuts.shortcuts():  # F1 again (or ?) closes the sheet
+            QShortcut(key, self).activated.connect(self.reject)
         self.resize(460, 560)
         self.refresh()
 

@@ -25,8 +25,7 @@ from labelaudit.core.views import (
     top_classes,
     typical_rows,
 )
-from labelaudit.core.views.lead_queue import accept_confidence
-from labelaudit.gui.decision_commands import accept_list
+from labelaudit.core.views.lead_queue import accept_confidence, accept_list
 from labelaudit.gui.session import ReviewSession
 from labelaudit.gui.style import STATE_LOOK
 from labelaudit.gui.widgets.image_view import ImageView
