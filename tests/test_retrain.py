@@ -192,6 +192,7 @@ def _torchrun(export_dir: Path, shards: Path, *extra: str) -> subprocess.Complet
         [
             *launcher,
             "--standalone",
+            f"--log-dir={shards.parent / 'torchrun-logs'}",  # not a torchelastic_* in /tmp
             "--nproc_per_node=2",
             str(export_dir / "retrain.py"),
             str(export_dir),
@@ -279,6 +280,7 @@ def test_one_failing_rank_ends_the_torchrun_run_instead_of_hanging_the_others(
                 "-m",
                 "torch.distributed.run",
                 "--standalone",
+                f"--log-dir={tmp_path / 'torchrun-logs'}",
                 "--nproc_per_node=2",
                 str(broken / "retrain.py"),
                 str(broken),
