@@ -17,6 +17,15 @@ from helpers import in_ci, make_tree
 PG_ENV = "LABELAUDIT_TEST_PG_URL"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def subprocess_bytecode() -> Iterator[None]:
+    """Where PYTHONDONTWRITEBYTECODE is set, each of the ~900 labelaudit processes the tests start
+    would compile labelaudit anew (0.1 s of CPU each): they write .pyc files (git ignores them)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        yield
+
+
 @pytest.fixture
 def tiny_tree(tmp_path: Path) -> Path:
     return make_tree(tmp_path / "images", {"cat": 6, "dog": 5, "owl": 4})
@@ -37,6 +46,32 @@ def pg_admin_url() -> Iterator[str | None]:
         return
     with ThrowawayServer(bindir) as url:
         yield url
+
+
+_WORKER_SECTIONS: list[tuple[str, str]] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """pytest-xdist (./scripts/test -n): which tests share a worker (tests/xdist_plan.py)."""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None  # another --dist asked for by hand
+    from xdist_plan import make_scheduler
+
+    return make_scheduler(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """A worker's summary sections (tests/fault/conftest.py), printed below."""
+    output = getattr(node, "workeroutput", {})
+    _WORKER_SECTIONS.extend(output.get("summary_sections", []))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, text in _WORKER_SECTIONS:
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from helpers import assert_one_error_line, cli_executable, make_tree, run_cli
+from labelaudit.core.consensus.annotators import add_annotator
 from labelaudit.core.project import Project
 from labelaudit.core.store.schema import audit_log, consensus_runs, decisions, votes
 from review_helpers import ids_by_path, store_scan
@@ -30,8 +31,12 @@ def _csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+TEAM = {"ann": "annotator", "bob": "annotator", "cyd": "annotator", "lee": "lead"}
+
+
 @pytest.fixture
-def project_dir(tmp_path: Path, tiny_tree: Path, backend: str | None) -> Path:
+def cli_project_dir(tmp_path: Path, tiny_tree: Path, backend: str | None) -> Path:
+    """The team of ``project_dir``, set up through the CLI itself (init, annotators, config)."""
     proj = tmp_path / "proj"
     run_cli(
         "init", proj, "--images", tiny_tree, *(["--db", backend] if backend else []), check=True
@@ -41,6 +46,19 @@ def project_dir(tmp_path: Path, tiny_tree: Path, backend: str | None) -> Path:
     run_cli("annotators", "add", proj, "lee", "--role", "lead", check=True)
     run_cli("config", proj, "votes_required", "2", check=True)
     return proj
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, tiny_tree: Path, backend: str | None) -> Path:
+    """ann, bob, cyd and the lead lee; votes_required 2: made in this process by the core calls
+    behind init, annotators add and config (six CLI starts less a test; cli_project_dir makes it
+    through the CLI)."""
+    with Project.create(tmp_path / "proj", tiny_tree, db_url=backend) as project:
+        project.import_images()
+        for name, role in TEAM.items():
+            add_annotator(project.store, name, role=role)
+        project.set_setting("votes_required", "2")
+    return tmp_path / "proj"
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +73,10 @@ def shared_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return proj
 
 
-def test_review_workflow(project_dir: Path, tiny_tree: Path, tmp_path: Path) -> None:
-    p = project_dir
+def test_review_workflow(cli_project_dir: Path, tiny_tree: Path, tmp_path: Path) -> None:
+    p = cli_project_dir
     listed = json.loads(run_cli("annotators", "list", p, "--json", check=True).stdout)
-    assert {"name": "lee", "role": "lead"} in listed
+    assert listed == [{"name": n, "role": r} for n, r in TEAM.items()]
     out = run_cli(
         "vote", p, "--annotator", "ann", "cat/0000.png", "keep", "--note", "fine", check=True
     )
