@@ -45,12 +45,16 @@ def test_a_kill_9_leftover_goes_and_foreign_or_live_folders_stay(tmp_path: Path)
         (elsewhere / MARKER).write_text(
             json.dumps({"host": "not-" + socket.gethostname(), "pid": 1})
         )
+        container = tmp_path / "labelaudit-test-other-container"  # same host name, other pids
+        container.mkdir()
+        dead = json.loads((left / MARKER).read_text())
+        (container / MARKER).write_text(json.dumps({**dead, "pid_space": -1}))
         link = tmp_path / "labelaudit-test-link"
         link.symlink_to(left)
         made = scratch_folder("labelaudit-test-", parent=tmp_path)  # sweeps first
         assert not left.exists() and made.exists()
         assert (live / "rows.f32").exists() and (foreign / "data").read_text() == "theirs"
-        assert elsewhere.exists() and link.is_symlink()
+        assert elsewhere.exists() and container.exists() and link.is_symlink()
         assert json.loads((made / MARKER).read_text())["pid"] == os.getpid()
         assert sweep("labelaudit-test-", parent=tmp_path) == []  # its own folder: alive
     finally:

@@ -29,7 +29,7 @@ def scratch_folder(prefix: str, *, parent: str | Path | None = None) -> Path:
     base = Path(parent or tempfile.gettempdir())
     sweep(prefix, parent=base)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
-    marker = {"host": socket.gethostname(), "pid": os.getpid()}
+    marker = {"host": socket.gethostname(), "pid": os.getpid(), "pid_space": _pid_space()}
     (folder / MARKER).write_text(json.dumps(marker), encoding="utf-8")
     return folder
 
@@ -47,7 +47,7 @@ def scratch(prefix: str, *, parent: str | Path | None = None) -> Iterator[Path]:
 def sweep(prefix: str, *, parent: Path) -> list[Path]:
     """Remove the scratch folders under ``parent`` named ``prefix*`` that a process of this host
     made and that outlived it; the removed folders."""
-    host = socket.gethostname()
+    host, space = socket.gethostname(), _pid_space()
     removed = []
     for folder in parent.glob(f"{glob_escape(prefix)}*"):
         if folder.is_symlink() or not folder.is_dir():
@@ -57,11 +57,19 @@ def sweep(prefix: str, *, parent: Path) -> list[Path]:
             pid = int(owner["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not ours, or not readable: leave it
-        if owner.get("host") != host or pid_exists(pid):
-            continue
+        if owner.get("host") != host or owner.get("pid_space") != space or pid_exists(pid):
+            continue  # another machine or container (its pids are not ours to test), or alive
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
+
+
+def _pid_space() -> int | None:
+    """This process's pid namespace (Linux): two containers may share a host name and /tmp."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
 
 
 def glob_escape(text: str) -> str:

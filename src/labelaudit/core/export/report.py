@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import platform
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from labelaudit import __version__
 from labelaudit.core.export import labels as lab
 from labelaudit.core.export.plan import ExportPlan
+from labelaudit.core.versions import package_versions
 
 REASON_TEXT = {
     lab.OUT_BROKEN: "the file is broken",
@@ -33,13 +33,7 @@ def now_iso() -> str:
 
 
 def library_versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"python": platform.python_version(), **package_versions(LIBRARIES)}
 
 
 def counts(plan: ExportPlan) -> dict[str, Any]:

@@ -7,12 +7,12 @@ the export's options); flags left at their defaults are left out.
 from __future__ import annotations
 
 import shlex
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from labelaudit.core.export.report import library_versions
 from labelaudit.core.report.model import ExportFacts, ScanFacts
+from labelaudit.core.versions import package_versions
 
 REPORT_LIBRARIES = ("matplotlib",)
 SCAN_FLAGS = {  # scan config key -> flag, for the values a user sets
@@ -38,13 +38,7 @@ EXPORT_DEFAULTS: dict[str, Any] = {
 
 
 def versions() -> dict[str, str | None]:
-    out = library_versions()
-    for name in REPORT_LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {**library_versions(), **package_versions(REPORT_LIBRARIES)}
 
 
 def _q(value: object) -> str:

@@ -117,7 +117,7 @@ def run_scan(
     progress = progress or NullProgress()
     started = time.perf_counter()
     options = request.audit_options()
-    catalog = scan_catalog(store)
+    catalog = check_can_start(store)
     if request.pred_probs is not None:
         try:
             outcome = _byo_scan(store, image_root, catalog, request, options, progress)
@@ -146,12 +146,12 @@ def scan_catalog(store: Store) -> Catalog:
     return catalog
 
 
-def check_can_start(store: Store) -> None:
-    """A scan's first checks, for a caller that starts it elsewhere (``--nproc-per-node``):
-    images to scan, and no live scan of this project."""
-    scan_catalog(store)
+def check_can_start(store: Store) -> Catalog:
+    """A scan's first checks: images to scan (the catalog), and no live scan of this project."""
+    catalog = scan_catalog(store)
     with store.read() as conn:
         scan_rows.check_not_running(conn)
+    return catalog
 
 
 def _byo_scan(
@@ -163,8 +163,6 @@ def _byo_scan(
     progress: Progress,
 ) -> ScanOutcome:
     assert request.pred_probs is not None and catalog.paths is not None
-    with store.read() as conn:
-        scan_rows.check_not_running(conn)
     started = time.perf_counter()
     pred_probs, file_rows = inputs.read_pred_probs(
         request.pred_probs,
@@ -253,11 +251,9 @@ def prepare_cv(
     options: AuditOptions,
     progress: Progress,
 ) -> CvJob:
-    """Everything a CV scan checks and decides before training, ending with its scan row
-    (created, or an unfinished one with the same inputs claimed for a resume)."""
+    """Everything a CV scan decides before training (after ``check_can_start``), ending with
+    its scan row (created, or an unfinished one with the same inputs claimed for a resume)."""
     assert catalog.paths is not None
-    with store.read() as conn:
-        scan_rows.check_not_running(conn)
     embeddings = _user_embeddings(request, catalog)
     wanted = request.config
     if embeddings is not None:  # the user's embeddings replace the all-images network

@@ -37,6 +37,7 @@ from labelaudit.core.usecases.scan import (
     CvJob,
     ScanOutcome,
     ScanRequest,
+    check_can_start,
     prepare_cv,
     run_cv_recorded,
     scan_catalog,
@@ -80,7 +81,7 @@ def _main_rank(
 ) -> ScanOutcome:
     try:
         options = request.audit_options()
-        job = prepare_cv(store, image_root, scan_catalog(store), request, options, progress)
+        job = prepare_cv(store, image_root, check_can_start(store), request, options, progress)
         todo, done = _work_items(job, group.ranks.world)
     except BaseException as exc:
         group.from_main({"error": describe(exc)})

@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from dataclasses import fields
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from labelaudit.core.store.auditlog import os_identity
 from labelaudit.core.store.engine import Store
 from labelaudit.core.store.scan_results import owner
 from labelaudit.core.store.schema import arrays, scans
+from labelaudit.core.versions import package_versions
 
 HEARTBEAT_INTERVAL_S = 5.0
 HEARTBEAT_TIMEOUT_S = 60.0
@@ -44,13 +44,7 @@ class ScanBusyError(InputError):
 
 def library_versions() -> dict[str, str | None]:
     """Versions from package metadata: nothing heavy is imported."""
-    found: dict[str, str | None] = {"labelaudit": __version__}
-    for name in LIBRARIES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
+    return {"labelaudit": __version__, **package_versions(LIBRARIES)}
 
 
 def is_alive(row: Any, *, now: float | None = None) -> bool:
